@@ -1,0 +1,20 @@
+/*
+ * clearn/clearn.h -- umbrella header of the clearn machine-learning library.
+ *
+ * Include this one header to use the serial library:
+ *   core.h       versions, status codes, error messages, threads
+ *   matrix.h     dense and CSR containers (owned storage vs borrowed views)
+ *   estimator.h  the generic estimator: params, fit, predict, score,
+ *                fitted attributes, save/load to HDF5
+ *
+ * The distributed (MPI) part has its own header, clearn/clearn_mpi.h, and
+ * its own library (CMake target clearn::clearn_mpi, pkg-config clearn-mpi).
+ */
+#ifndef CLEARN_CLEARN_H
+#define CLEARN_CLEARN_H
+
+#include "clearn/core.h"
+#include "clearn/matrix.h"
+#include "clearn/estimator.h"
+
+#endif /* CLEARN_CLEARN_H */

@@ -1,0 +1,272 @@
+/*
+ * internal.h -- declarations shared by src/, algorithms/ and mpi/.
+ *
+ * Nothing here is installed.  Internal cross-file symbols carry the
+ * "clearn__" prefix (two underscores) and are hidden from the shared
+ * library's export table.
+ *
+ * Dependency order: src/ knows nothing of algorithms/ except through the
+ * estimator type tables listed in registry.c; mpi/ may use both.
+ */
+#ifndef CLEARN_INTERNAL_H
+#define CLEARN_INTERNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <hdf5.h>
+
+#include "clearn/clearn.h"
+
+#if defined(__GNUC__)
+#define CLEARN__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define CLEARN__PRINTF(a, b)
+#endif
+
+/* ---- containers (matrix.c) ------------------------------------------- */
+
+struct clearn_matrix {
+  void *data;
+  int64_t rows;
+  int64_t cols;
+  clearn_dtype dtype;
+  int owned;
+};
+
+struct clearn_csr {
+  int64_t *indptr;
+  int32_t *indices;
+  void *values;
+  int64_t rows;
+  int64_t cols;
+  int64_t nnz;
+  clearn_dtype dtype;
+  int owned;
+};
+
+/* Typed element pointers, valid only for the matching dtype. */
+#define CLEARN__F64(m) ((const double *)(m)->data)
+
+/* Check that m is a non-NULL float64 matrix; `what` names it in the error
+ * ("X", "y", "sample_weight").  cols < 0 skips the column check. */
+int clearn__check_f64(const clearn_matrix *m, const char *who,
+                      const char *what, int64_t rows, int64_t cols);
+/* First non-finite element of a float64 matrix -> CLEARN_ENUMERIC naming
+ * array, row and column; else CLEARN_OK. */
+int clearn__check_finite(const clearn_matrix *m, const char *who,
+                         const char *what);
+
+/* ---- errors (error.c) -------------------------------------------------- */
+
+/* Record a context message for the calling thread and return code.  Usage:
+ *   return clearn__err(CLEARN_EPARAM, "ridge: parameter '%s' ...", ...); */
+int clearn__err(int code, const char *fmt, ...) CLEARN__PRINTF(2, 3);
+/* Prefix the thread's current message: "<prefix>: <old message>". */
+int clearn__err_prefix(int code, const char *fmt, ...) CLEARN__PRINTF(2, 3);
+/* The calling thread's current context message. */
+const char *clearn__errmsg(void);
+void clearn__err_clear(void);
+
+/* ---- memory --------------------------------------------------------------
+ * Checked allocation: n * size overflow returns NULL. */
+void *clearn__malloc(size_t n, size_t size);
+void *clearn__calloc(size_t n, size_t size);
+
+/* ---- linear algebra and threads (linalg.c) ------------------------------
+ * The only file that includes cblas.h / lapacke.h.  Sizes are int64 at the
+ * interface and checked against the backend's 32-bit ints here. */
+
+/* C (p x p, row-major, upper triangle) = beta*C + alpha * A^T A, where A is
+ * n x p row-major with leading dimension lda. */
+int clearn__dsyrk_tn(int64_t n, int64_t p, double alpha, const double *A,
+                     int64_t lda, double beta, double *C);
+/* C (m x k) = beta*C + alpha * A^T B; A n x m (lda), B n x k (ldb). */
+int clearn__dgemm_tn(int64_t n, int64_t m, int64_t k, double alpha,
+                     const double *A, int64_t lda, const double *B,
+                     int64_t ldb, double beta, double *C);
+/* C (m x k) = beta*C + alpha * A B^T; A m x p (lda), B k x p (ldb). */
+int clearn__dgemm_nt(int64_t m, int64_t k, int64_t p, double alpha,
+                     const double *A, int64_t lda, const double *B,
+                     int64_t ldb, double beta, double *C);
+/* y (m) = beta*y + alpha * A^T x; A n x m row-major (lda). */
+int clearn__dgemv_t(int64_t n, int64_t m, double alpha, const double *A,
+                    int64_t lda, const double *x, double beta, double *y);
+/* Cholesky solve of S X = B in place: S p x p symmetric positive definite
+ * (upper triangle used, overwritten by the factor), B p x k row-major.
+ * Not positive definite: CLEARN_ENUMERIC. */
+int clearn__dposv(int64_t p, int64_t k, double *S, double *B);
+/* Minimum-norm least squares by divide-and-conquer SVD (LAPACK dgelsd):
+ * A is n x p COLUMN-major (overwritten), B is max(n,p) x k column-major
+ * (ldb = max(n,p)); on return its first p rows hold the solution.  rcond < 0
+ * means machine precision.  *rank and s[min(n,p)] receive the effective
+ * rank and singular values. */
+int clearn__dgelsd(int64_t n, int64_t p, int64_t k, double *A, double *B,
+                   double rcond, double *s, int64_t *rank);
+int clearn__threads(void);
+
+/* ---- parameters (params.c) ---------------------------------------------- */
+
+/* One row per parameter of an estimator kind: the single place where its
+ * type, default, range and documentation live.  Values are stored in the
+ * kind's params struct at `offset`: int (BOOL), int64_t (INT), double
+ * (DOUBLE), int index into `choices` (STRING). */
+typedef struct clearn__param_spec {
+  const char *name;
+  clearn_param_type type;
+  size_t offset;
+  const char *default_text; /* parsed at create: one source of defaults */
+  double lo, hi;            /* numeric range */
+  int lo_open, hi_open;     /* 1 = bound excluded */
+  const char *choices;      /* STRING: "auto|cholesky" */
+  const char *help;
+} clearn__param_spec;
+
+struct clearn__estimator_type;
+/* Set every parameter to its default (parsed from default_text). */
+int clearn__params_defaults(const struct clearn__estimator_type *t,
+                            void *params);
+/* "[0, inf)", "(0, 1]", "a|b", "true|false". */
+void clearn__param_range_text(const clearn__param_spec *s, char *buf,
+                              size_t cap);
+/* Value as text that set_param_string parses back exactly. */
+void clearn__param_format(const clearn__param_spec *s, const void *params,
+                          char *buf, size_t cap);
+/* Parameters as attributes of an HDF5 group (by name). */
+int clearn__params_save(const struct clearn__estimator_type *t,
+                        const void *params, hid_t group);
+int clearn__params_load(const struct clearn__estimator_type *t, void *params,
+                        hid_t group);
+
+/* ---- MPI-neutral reduction hook ------------------------------------------
+ * Algorithms that can fit on distributed rows sum their sufficient
+ * statistics through this hook.  NULL means serial (nothing to do).  The
+ * MPI layer supplies one that calls MPI_Allreduce; algorithms never see
+ * MPI. */
+typedef struct clearn__reducer {
+  /* Collective: first agree on status -- if local_rc or any peer's status
+   * is an error, every participant returns that error (with the failing
+   * participant's message) and buf is untouched.  Otherwise sum n doubles
+   * element-wise over all participants, in place, with the bitwise same
+   * result on every participant. */
+  int (*sum)(void *ctx, double *buf, size_t n, int local_rc);
+  void *ctx;
+} clearn__reducer;
+
+/* Rule for algorithms: every participant makes the same sequence of
+ * clearn__reduce_sum calls, passing its local status instead of skipping
+ * the call on failure; the returned status is then the same everywhere.
+ * With r == NULL (serial) it returns local_rc. */
+int clearn__reduce_sum(const clearn__reducer *r, double *buf, size_t n,
+                       int local_rc);
+
+/* ---- estimator type table ----------------------------------------------- */
+
+typedef struct clearn__estimator_type {
+  const char *name;    /* kind, e.g. "ridge" */
+  const char *summary; /* one line */
+  const clearn__param_spec *params;
+  int n_params;
+  size_t params_size; /* bytes of the params struct */
+  const char *const *attrs;
+  int n_attrs;
+  /* Cross-parameter checks beyond per-parameter ranges; may be NULL. */
+  int (*check)(const void *params);
+  /* Fit on (X, y, w); red is NULL for a serial fit.  On success *model is a
+   * new model; on failure nothing is allocated. */
+  int (*fit)(const void *params, const clearn_matrix *X,
+             const clearn_matrix *y, const clearn_matrix *w,
+             const clearn__reducer *red, void **model);
+  int (*predict)(const void *params, const void *model,
+                 const clearn_matrix *X, clearn_matrix **out);
+  int64_t (*n_features)(const void *model);
+  int (*get_attr)(const void *model, const char *name, clearn_matrix **out);
+  /* Write / read the fitted model into / from an open HDF5 group. */
+  int (*save)(const void *model, hid_t group);
+  int (*load)(hid_t group, void **model);
+  void (*model_free)(void *model);
+} clearn__estimator_type;
+
+/* registry.c */
+const clearn__estimator_type *clearn__find_type(const char *kind);
+
+/* estimator.c: the handle, visible to mpi/ */
+struct clearn_estimator {
+  const clearn__estimator_type *type;
+  void *params; /* type->params_size bytes */
+  void *model;  /* NULL until fitted */
+  char **range_text; /* per parameter, built at create */
+  char errmsg[512];
+};
+
+/* Record the thread's current message on the handle and return code. */
+int clearn__est_fail(const clearn_estimator *est, int code);
+/* Install a freshly fitted model (frees the old one). */
+void clearn__est_set_model(clearn_estimator *est, void *model);
+
+/* Input checks shared by serial and distributed calls: float64, matching
+ * rows, finite values, non-negative weights.  allow_empty lets a rank hold
+ * 0 rows of a distributed fit. */
+int clearn__validate_xy(const char *who, const clearn_matrix *X,
+                        const clearn_matrix *y, const clearn_matrix *w,
+                        int allow_empty);
+/* Fit through the type table and install the model (inputs validated). */
+int clearn__fit_with(clearn_estimator *est, const clearn_matrix *X,
+                     const clearn_matrix *y, const clearn_matrix *w,
+                     const clearn__reducer *red);
+/* Fitted?  Right feature count?  Finite? */
+int clearn__check_predict(const clearn_estimator *est, const clearn_matrix *X);
+/* R^2 of est on (X, y, w), summed over participants of red (may be NULL). */
+int clearn__score_with(const clearn_estimator *est, const clearn_matrix *X,
+                       const clearn_matrix *y, const clearn_matrix *w,
+                       const clearn__reducer *red, double *out);
+
+/* ---- metrics (metrics.c) ------------------------------------------------ */
+
+/* scikit-learn's r2_score (uniform average over targets, optional weights,
+ * force_finite): a constant target scores 1 if predicted exactly, else 0.
+ * Two passes (weighted mean, then squared deviations) for accuracy; sums
+ * go through red so distributed rows give the global score. */
+int clearn__r2(const clearn_matrix *y, const clearn_matrix *yhat,
+               const clearn_matrix *w, const clearn__reducer *red,
+               double *out);
+
+/* ---- HDF5 helpers (h5io.c) ----------------------------------------------
+ * Every call suppresses HDF5's automatic error printing. */
+
+/* Write a dataset (chunked, Fletcher-32 checksummed) of rows x cols
+ * elements of dtype from data. */
+int clearn__h5_write(hid_t loc, const char *name, const void *data,
+                     int64_t rows, int64_t cols, clearn_dtype dtype);
+/* Read a 2-D dataset into a new OWNED matrix of dtype; rows/cols >= 0
+ * demand that shape. */
+int clearn__h5_read(hid_t loc, const char *name, clearn_dtype dtype,
+                    int64_t rows, int64_t cols, clearn_matrix **out);
+int clearn__h5_attr_write_str(hid_t loc, const char *name, const char *v);
+int clearn__h5_attr_write_i64(hid_t loc, const char *name, int64_t v);
+int clearn__h5_attr_write_f64(hid_t loc, const char *name, double v);
+/* Read attributes; a missing one is CLEARN_EFORMAT naming it. */
+int clearn__h5_attr_read_str(hid_t loc, const char *name, char *buf,
+                             size_t cap);
+int clearn__h5_attr_read_i64(hid_t loc, const char *name, int64_t *v);
+int clearn__h5_attr_read_f64(hid_t loc, const char *name, double *v);
+int clearn__h5_attr_exists(hid_t loc, const char *name);
+
+/* Atomic file write: begin creates a temporary file beside path; commit
+ * closes, fsyncs and renames it over path; abort closes and removes it. */
+typedef struct clearn__h5_atomic {
+  hid_t file;
+  char *tmp_path;
+  char *path;
+} clearn__h5_atomic;
+int clearn__h5_atomic_begin(clearn__h5_atomic *a, const char *path);
+int clearn__h5_atomic_commit(clearn__h5_atomic *a);
+void clearn__h5_atomic_abort(clearn__h5_atomic *a);
+/* Open an existing file read-only; errors name the path. */
+int clearn__h5_open_read(const char *path, hid_t *file);
+
+/* Schema version written by this library; loading a larger one fails. */
+#define CLEARN__MODEL_SCHEMA_VERSION 1
+#define CLEARN__MODEL_FORMAT "clearn.model"
+
+#endif /* CLEARN_INTERNAL_H */
