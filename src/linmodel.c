@@ -226,7 +226,7 @@ int clearn__linstats_compute(const clearn_matrix *X, const clearn_matrix *y,
     for (i = 0; i < n; i++) sums[0] += W[i];
   } else {
     sums[0] = (double)n;
-    for (i = 0; i < n; i++) ones[i] = 1.0;
+    if (ones) for (i = 0; i < n; i++) ones[i] = 1.0;
   }
   if (fit_intercept) {
     const double *v = W ? W : ones;

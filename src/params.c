@@ -99,21 +99,29 @@ void clearn__param_range_text(const clearn__param_spec *s, char *buf,
   snprintf(buf, cap, "?");
 }
 
-/* The single range check for numeric values. */
+/* The single range check for numeric values.  Half-bounded ranges read
+ * as "must be >= 0"; bounded ones as "must be in (0, 1]". */
 static int check_range(const clearn__estimator_type *t,
                        const clearn__param_spec *s, double v,
                        const char *text) {
   int ok = !isnan(v);
+  char range[96], bound[32];
   if (ok) ok = s->lo_open ? v > s->lo : v >= s->lo;
   if (ok) ok = s->hi_open ? v < s->hi : v <= s->hi;
-  if (!ok) {
-    char range[96];
-    clearn__param_range_text(s, range, sizeof range);
-    return clearn__err(CLEARN_EPARAM,
-                       "%s: parameter '%s' = %s: must be in %s", t->name,
-                       s->name, text, range);
+  if (ok) return CLEARN_OK;
+  if (isinf(s->hi) && !isinf(s->lo)) {
+    fmt_bound(bound, sizeof bound, s->lo);
+    snprintf(range, sizeof range, "%s %s", s->lo_open ? ">" : ">=", bound);
+  } else if (isinf(s->lo) && !isinf(s->hi)) {
+    fmt_bound(bound, sizeof bound, s->hi);
+    snprintf(range, sizeof range, "%s %s", s->hi_open ? "<" : "<=", bound);
+  } else {
+    char r[80];
+    clearn__param_range_text(s, r, sizeof r);
+    snprintf(range, sizeof range, "in %s", r);
   }
-  return CLEARN_OK;
+  return clearn__err(CLEARN_EPARAM, "%s: parameter '%s' = %s: must be %s",
+                     t->name, s->name, text, range);
 }
 
 static void *slot(void *params, const clearn__param_spec *s) {

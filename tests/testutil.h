@@ -39,7 +39,7 @@ static int tu_checks, tu_failures;
 
 #define CHECK_OK(call) CHECK_RC(call, CLEARN_OK)
 
-static int tu_close(double a, double b, double rtol, double atol) {
+static inline int tu_close(double a, double b, double rtol, double atol) {
   if (isnan(a) || isnan(b)) return isnan(a) && isnan(b);
   return fabs(a - b) <= atol + rtol * fabs(b);
 }
@@ -76,12 +76,12 @@ typedef struct {
   unsigned long long s;
 } tu_rng;
 
-static double tu_uniform(tu_rng *r) {
+static inline double tu_uniform(tu_rng *r) {
   r->s = r->s * 6364136223846793005ULL + 1442695040888963407ULL;
   return ((double)(r->s >> 11) + 0.5) / 9007199254740992.0;
 }
 
-static double tu_normal(tu_rng *r) {
+static inline double tu_normal(tu_rng *r) {
   double u = tu_uniform(r), v = tu_uniform(r);
   return sqrt(-2.0 * log(u)) * cos(6.283185307179586 * v);
 }
