@@ -1,0 +1,21 @@
+#!/bin/sh
+# Install clearn's Debian 12 build and test dependencies (needs root or sudo).
+# Skips apt entirely when every package is already installed.
+set -eu
+PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev
+libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
+python3 python3-numpy python3-scipy python3-sklearn python3-h5py"
+missing=""
+for p in $PKGS; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+    missing="$missing $p"
+done
+if [ -z "$missing" ]; then
+  echo "install-deps: all Debian packages present"
+  exit 0
+fi
+SUDO=""
+[ "$(id -u)" -eq 0 ] || SUDO=sudo
+echo "install-deps: installing$missing"
+$SUDO apt-get update -q
+DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends $missing
