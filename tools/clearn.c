@@ -198,7 +198,10 @@ static void split_xy(const table *t, long target, long r0, long r1, double *X,
 static int cmd_params(const char *kind) {
   clearn_estimator *est;
   int rc = clearn_estimator_create(kind, &est);
-  if (rc) return fail(rc, "params");
+  if (rc) {
+    fail(rc, "params");
+    return EXIT_USAGE;
+  }
   printf("%s parameters (set with --<name> VALUE):\n", kind);
   for (int i = 0; i < clearn_estimator_param_count(est); i++) {
     const char *name, *def, *range, *help;
@@ -221,8 +224,10 @@ static int cmd_train(int argc, char **argv) {
   int rc, ret = 0, i;
   if (argc < 3) return usage("train: missing estimator kind");
   kind = argv[2];
-  if ((rc = clearn_estimator_create(kind, &est)) != CLEARN_OK)
-    return fail(rc, "train");
+  if ((rc = clearn_estimator_create(kind, &est)) != CLEARN_OK) {
+    fail(rc, "train");
+    return EXIT_USAGE; /* an unknown kind is a usage error */
+  }
   for (i = 3; i < argc; i++) {
     const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
     if (strncmp(opt, "--", 2) != 0 || val == NULL) {

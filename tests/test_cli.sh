@@ -1,0 +1,53 @@
+#!/bin/sh
+# Command-line contract: outputs, exit codes (0 ok, 2 usage, 3 data), and
+# that each error is printed once on stderr, naming file/line/parameter.
+# usage: test_cli.sh <path to clearn binary>
+set -u
+CLI="$1"
+T="$(mktemp -d)"
+trap 'rm -rf "$T"' EXIT
+fails=0
+
+# expect <name> <exit code> <regex on stdout+stderr> -- command...
+expect() {
+  name="$1"; code="$2"; pattern="$3"; shift 4
+  "$@" >"$T/out" 2>"$T/err"
+  rc=$?
+  if [ "$rc" -ne "$code" ]; then
+    echo "FAIL $name: exit $rc, expected $code"; cat "$T/out" "$T/err"; fails=$((fails + 1)); return
+  fi
+  if ! cat "$T/out" "$T/err" | grep -Eq -- "$pattern"; then
+    echo "FAIL $name: output does not match /$pattern/"; cat "$T/out" "$T/err"; fails=$((fails + 1)); return
+  fi
+  echo "ok   $name"
+}
+
+expect train_default 0 'test R\^2 0\.99' -- "$CLI" train ridge --alpha 0.5 --model "$T/m.h5"
+expect info 0 'alpha = 0\.5' -- "$CLI" info "$T/m.h5"
+expect info_coef 0 'coef +1 x 50' -- "$CLI" info "$T/m.h5"
+expect params 0 '--alpha +1\.0 +range \[0, inf\)' -- "$CLI" params ridge
+expect bad_param 2 "ridge: parameter 'alpha' = -2: must be >= 0" -- "$CLI" train ridge --alpha -2
+expect unknown_param 2 "unknown parameter 'alhpa'" -- "$CLI" train ridge --alhpa 1
+expect unknown_kind 2 "unknown estimator kind 'svm'" -- "$CLI" train svm
+expect usage 2 'usage: clearn train' -- "$CLI"
+[ "$(wc -l <"$T/err")" -ge 1 ] || { echo "FAIL usage printed nothing"; fails=$((fails + 1)); }
+
+printf 'a,b,y\n1,2,5\n2,1,4\n3,3,9\n4,0,4\n5,1,7\n' >"$T/ok.csv"
+expect train_csv 0 'fit 5 samples x 2 features' -- "$CLI" train linear_regression --data "$T/ok.csv" --test-fraction 0 --model "$T/lr.h5"
+printf '1,2\n3,4\n' >"$T/X.csv"
+expect predict 0 '^5(\.0*)?$' -- "$CLI" predict --model "$T/lr.h5" --data "$T/X.csv"
+printf 'a,b,y\n1,2,5\n2,x,4\n' >"$T/bad.csv"
+expect bad_field 3 "bad\.csv:3: field 2: not a finite number" -- "$CLI" train ridge --data "$T/bad.csv"
+printf '1,2,5\n2,4\n' >"$T/ragged.csv"
+expect ragged 3 "ragged\.csv:2: expected 3 fields, got 2" -- "$CLI" train ridge --data "$T/ragged.csv"
+expect missing_file 3 "cannot open '$T/nope\.csv'" -- "$CLI" train ridge --data "$T/nope.csv"
+expect predict_shape 3 'X has 3 features, but the estimator was fitted with 2' -- "$CLI" predict --model "$T/lr.h5" --data "$T/ok.csv"
+echo "not hdf5" >"$T/junk.h5"
+expect info_junk 3 'is not an HDF5 file' -- "$CLI" info "$T/junk.h5"
+
+# Each error once: a single line on stderr.
+"$CLI" train ridge --alpha -2 2>"$T/err" >/dev/null
+[ "$(wc -l <"$T/err")" -eq 1 ] || { echo "FAIL error printed $(wc -l <"$T/err") times"; fails=$((fails + 1)); }
+
+echo "test_cli: $fails failure(s)"
+[ "$fails" -eq 0 ]
