@@ -11,6 +11,17 @@
  *
  * dgelsd overwrites its input, so this estimator copies X once (as
  * scikit-learn does); use ridge for the copy-free Gram-matrix path.
+ *
+ * The (weighted) means are summed in numpy's order (see col_sum), so the
+ * centered matrix handed to dgelsd is bit for bit the one scikit-learn
+ * hands it.  That matters more than it seems: once X is centered it is
+ * rank-deficient whenever p >= n (and whenever a column is a combination
+ * of others), and its "zero" singular value is then made of the rounding
+ * left in the column means.  Whether it clears the cutoff, and the part of
+ * the coefficients along its direction, depend on the last bit of those
+ * means -- scikit-learn's own coefficients move by percents when the rows
+ * are merely permuted.  Summing as numpy does is the only way to return
+ * the same model on such problems (tests/test_linear_sklearn.c).
  */
 #include <float.h>
 #include <math.h>
@@ -33,6 +44,54 @@ static const clearn__param_spec linreg_param_specs[] = {
 static const char *const linreg_attrs[] = {"coef", "intercept",
                                            "n_features_in", "rank",
                                            "singular"};
+
+/* numpy's pairwise summation (umath/loops_utils.h.src, numpy 1.24): below
+ * 8 terms a plain loop, up to 128 eight interleaved accumulators, above
+ * that two halves split at a multiple of 8.  Term i is a[i] * (w ? w[i] :
+ * 1), the product numpy forms before summing. */
+static double pairwise_sum(const double *a, const double *w, int64_t n) {
+  int64_t i, k;
+  if (n < 8) {
+    double r = 0.0;
+    for (i = 0; i < n; i++) r += a[i] * (w ? w[i] : 1.0);
+    return r;
+  }
+  if (n <= 128) {
+    double r[8], res;
+    for (k = 0; k < 8; k++) r[k] = a[k] * (w ? w[k] : 1.0);
+    for (i = 8; i < n - n % 8; i += 8)
+      for (k = 0; k < 8; k++) r[k] += a[i + k] * (w ? w[i + k] : 1.0);
+    res = ((r[0] + r[1]) + (r[2] + r[3])) + ((r[4] + r[5]) + (r[6] + r[7]));
+    for (; i < n; i++) res += a[i] * (w ? w[i] : 1.0);
+    return res;
+  } else {
+    int64_t n2 = n / 2;
+    n2 -= n2 % 8;
+    return pairwise_sum(a, w, n2) +
+           pairwise_sum(a + n2, w ? w + n2 : NULL, n - n2);
+  }
+}
+
+/* Column sums of the n x k row-major A (weighted by w if not NULL) into
+ * out, in the order np.average(A, axis=0, weights=w) adds them: with one
+ * column the reduction runs over a contiguous vector, pairwise within
+ * chunks of numpy's 8192-element buffer; with several it runs row after
+ * row, a plain running sum per column. */
+static void col_sum(const double *A, int64_t n, int64_t k, const double *w,
+                    double *out) {
+  int64_t i, j;
+  for (j = 0; j < k; j++) out[j] = 0.0;
+  if (k == 1) {
+    for (i = 0; i < n; i += 8192)
+      out[0] += pairwise_sum(A + i, w ? w + i : NULL,
+                             n - i < 8192 ? n - i : 8192);
+    return;
+  }
+  for (i = 0; i < n; i++) {
+    double wi = w ? w[i] : 1.0;
+    for (j = 0; j < k; j++) out[j] += A[i * k + j] * wi;
+  }
+}
 
 static int linreg_fit(const void *params, const clearn_matrix *X,
                       const clearn_matrix *y, const clearn_matrix *w,
@@ -62,18 +121,18 @@ static int linreg_fit(const void *params, const clearn_matrix *X,
                      (long long)n, (long long)p);
     goto cleanup;
   }
-  for (i = 0; i < n; i++) sw += W ? W[i] : 1.0;
+  if (W)
+    col_sum(W, n, 1, NULL, &sw);
+  else
+    sw = (double)n;
   if (!(sw > 0)) {
     rc = clearn__err(CLEARN_EINVAL,
                      "linear_regression: sample weights sum to zero");
     goto cleanup;
   }
   if (lp->fit_intercept) {
-    for (i = 0; i < n; i++) {
-      double wi = W ? W[i] : 1.0;
-      for (j = 0; j < p; j++) xm[j] += wi * Xd[i * p + j];
-      for (j = 0; j < t; j++) ym[j] += wi * Yd[i * t + j];
-    }
+    col_sum(Xd, n, p, W, xm);
+    col_sum(Yd, n, t, W, ym);
     for (j = 0; j < p; j++) xm[j] /= sw;
     for (j = 0; j < t; j++) ym[j] /= sw;
   }
