@@ -15,7 +15,12 @@
  * Status agreement: before each sum the ranks agree on the lowest failing
  * rank (MPI_Allreduce MIN); if there is one, it broadcasts its status and
  * message, and every rank returns that status, so bad input on one rank is
- * an error everywhere and never a hang.
+ * an error everywhere and never a hang.  Everything a rank decides on its
+ * own before the algorithm runs (input checks, estimator kind, parameters,
+ * whether weights are given) is agreed on first, because the algorithms
+ * choose their sequence of sums from it; and the fitted model is installed
+ * only once every rank is known to hold one, so a failure anywhere keeps
+ * the previous model everywhere.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,13 +89,16 @@ static int mpi_sum(void *ctx, double *buf, size_t n, int local_rc) {
   return CLEARN_OK;
 }
 
-/* Duplicate comm with MPI_ERRORS_RETURN (collective). */
+/* Duplicate comm with MPI_ERRORS_RETURN (collective).  Fails only on
+ * conditions every member of comm sees alike. */
 static int ctx_open(mpi_ctx *c, MPI_Comm comm) {
-  int mrc, flag = 0;
+  int mrc, flag = 0, done = 0;
   MPI_Initialized(&flag);
-  if (!flag)
-    return clearn__err(CLEARN_EMPI, "MPI is not initialized: call MPI_Init "
-                       "before clearn's distributed calls");
+  MPI_Finalized(&done);
+  if (!flag || done)
+    return clearn__err(CLEARN_EMPI, "MPI is %s: clearn's distributed calls "
+                       "run between MPI_Init and MPI_Finalize",
+                       done ? "already finalized" : "not initialized");
   if (comm == MPI_COMM_NULL)
     return clearn__err(CLEARN_EINVAL, "communicator is MPI_COMM_NULL");
   if ((mrc = MPI_Comm_dup(comm, &c->comm)) != MPI_SUCCESS)
@@ -103,53 +111,108 @@ static int ctx_open(mpi_ctx *c, MPI_Comm comm) {
 
 static void ctx_close(mpi_ctx *c) { MPI_Comm_free(&c->comm); }
 
-/* Local checks, then agreement on them and on the shapes and parameters
- * every rank must share. */
-static int check_inputs(mpi_ctx *c, const clearn_estimator *est,
-                        const clearn_matrix *X, const clearn_matrix *y,
-                        const clearn_matrix *w) {
-  const char *who = est->type->name;
-  int rc = clearn__validate_xy(who, X, y, w, 1);
-  long long dims[4], lo[4], hi[4];
-  unsigned char *p0;
-  int mrc, same = 1, all_same = 0;
-  rc = agree(c, rc);
-  if (rc != CLEARN_OK) return rc;
-  dims[0] = X->cols;
-  dims[1] = y->cols;
-  dims[2] = -dims[0];
-  dims[3] = -dims[1];
-  mrc = MPI_Allreduce(dims, hi, 4, MPI_LONG_LONG, MPI_MAX, c->comm);
-  if (mrc != MPI_SUCCESS) return mpi_fail(mrc, "MPI_Allreduce (shapes)");
-  lo[0] = -hi[2];
-  lo[1] = -hi[3];
-  if (lo[0] != hi[0] || lo[1] != hi[1])
-    return clearn__err(CLEARN_ESHAPE,
-                       "%s: ranks disagree on shapes: X has %lld to %lld "
-                       "columns and y %lld to %lld targets across ranks",
-                       who, lo[0], hi[0], lo[1], hi[1]);
-  /* Parameters must be the same everywhere: compare with rank 0's. */
-  p0 = malloc(est->type->params_size ? est->type->params_size : 1);
-  if (p0 == NULL) rc = clearn__err(CLEARN_ENOMEM, "out of memory");
-  rc = agree(c, rc);
-  if (rc != CLEARN_OK) {
+/* Same kind and parameters as rank 0?  Compared in two steps so ranks
+ * holding different kinds (params blocks of different sizes) never post
+ * mismatched broadcasts.  Parameters compare by value through their text
+ * form, which round-trips exactly (so padding bytes do not matter).  A
+ * difference is an error on the differing rank, naming the parameter, and
+ * agree() spreads it. */
+static int check_params(mpi_ctx *c, const clearn_estimator *est) {
+  const clearn__estimator_type *t = est->type;
+  struct {
+    char kind[64];
+    unsigned long long size;
+  } hdr, mine;
+  unsigned char *p0 = NULL;
+  int mrc, i, rc = CLEARN_OK;
+  memset(&mine, 0, sizeof mine);
+  snprintf(mine.kind, sizeof mine.kind, "%s", t->name);
+  mine.size = t->params_size;
+  hdr = mine;
+  mrc = MPI_Bcast(&hdr, (int)sizeof hdr, MPI_BYTE, 0, c->comm);
+  if (mrc != MPI_SUCCESS)
+    rc = mpi_fail(mrc, "MPI_Bcast (estimator kind)");
+  else if (memcmp(&hdr, &mine, sizeof hdr) != 0)
+    rc = clearn__err(CLEARN_EINVAL,
+                     "estimator kind '%s' differs from rank 0's '%s'; every "
+                     "rank must fit the same kind",
+                     t->name, hdr.kind);
+  if ((rc = agree(c, rc)) != CLEARN_OK) return rc;
+
+  if ((p0 = malloc(t->params_size ? t->params_size : 1)) == NULL)
+    rc = clearn__err(CLEARN_ENOMEM, "out of memory");
+  if ((rc = agree(c, rc)) != CLEARN_OK) {
     free(p0);
     return rc;
   }
-  memcpy(p0, est->params, est->type->params_size);
-  mrc = MPI_Bcast(p0, (int)est->type->params_size, MPI_BYTE, 0, c->comm);
-  if (mrc == MPI_SUCCESS)
-    same = memcmp(p0, est->params, est->type->params_size) == 0;
+  memcpy(p0, est->params, t->params_size);
+  mrc = MPI_Bcast(p0, (int)t->params_size, MPI_BYTE, 0, c->comm);
+  if (mrc != MPI_SUCCESS) rc = mpi_fail(mrc, "MPI_Bcast (parameters)");
+  for (i = 0; rc == CLEARN_OK && i < t->n_params; i++) {
+    char here[128], there[128];
+    clearn__param_format(&t->params[i], est->params, here, sizeof here);
+    clearn__param_format(&t->params[i], p0, there, sizeof there);
+    if (strcmp(here, there) != 0)
+      rc = clearn__err(CLEARN_EINVAL,
+                       "%s: parameter '%s' = %s differs from rank 0's %s; "
+                       "set the same parameters on every rank",
+                       t->name, t->params[i].name, here, there);
+  }
   free(p0);
-  if (mrc == MPI_SUCCESS)
-    mrc = MPI_Allreduce(&same, &all_same, 1, MPI_INT, MPI_MIN, c->comm);
-  if (mrc != MPI_SUCCESS) return mpi_fail(mrc, "MPI_Bcast (parameters)");
-  if (!all_same)
-    return clearn__err(CLEARN_EINVAL,
-                       "%s: estimator parameters differ between ranks; set "
-                       "the same parameters on every rank",
+  return agree(c, rc);
+}
+
+/* Local checks, then agreement on them, on the shapes every rank must
+ * share, on the estimator and on whether weights are given.  If some ranks
+ * pass weights and others NULL, *ones receives unit weights for this rank's
+ * rows (NULL means weight 1, as in the serial fit), because the algorithms
+ * choose between a weighted and an unweighted sequence of sums. */
+static int check_inputs(mpi_ctx *c, const clearn_estimator *est,
+                        const clearn_matrix *X, const clearn_matrix *y,
+                        const clearn_matrix *w, clearn_matrix **ones) {
+  const char *who = est ? est->type->name : "fit";
+  int rc = est == NULL ? clearn__err(CLEARN_EINVAL, "estimator is NULL")
+                       : clearn__validate_xy(who, X, y, w, 1);
+  long long v[6], hi[6];
+  int mrc;
+  *ones = NULL;
+  if ((rc = agree(c, rc)) != CLEARN_OK) return rc;
+  /* Max of (cols, targets, -cols, -targets, rows, has_w) in one call. */
+  v[0] = X->cols;
+  v[1] = y->cols;
+  v[2] = -v[0];
+  v[3] = -v[1];
+  v[4] = X->rows;
+  v[5] = w != NULL;
+  mrc = MPI_Allreduce(v, hi, 6, MPI_LONG_LONG, MPI_MAX, c->comm);
+  if (mrc != MPI_SUCCESS) return mpi_fail(mrc, "MPI_Allreduce (shapes)");
+  if (hi[0] != -hi[2] || hi[1] != -hi[3]) {
+    /* Name the lowest rank holding each extreme: the same text everywhere. */
+    int d = hi[0] != -hi[2] ? 0 : 1, who_lo, who_hi, at[2], first[2];
+    at[0] = v[d] == -hi[d + 2] ? c->rank : c->size;
+    at[1] = v[d] == hi[d] ? c->rank : c->size;
+    mrc = MPI_Allreduce(at, first, 2, MPI_INT, MPI_MIN, c->comm);
+    if (mrc != MPI_SUCCESS) return mpi_fail(mrc, "MPI_Allreduce (shapes)");
+    who_lo = first[0];
+    who_hi = first[1];
+    return clearn__err(CLEARN_ESHAPE,
+                       "%s: ranks disagree on the number of %s: %lld on rank "
+                       "%d but %lld on rank %d; every rank must pass the same",
+                       who, d == 0 ? "columns of X" : "targets in y",
+                       -hi[d + 2], who_lo, hi[d], who_hi);
+  }
+  if (hi[4] == 0)
+    return clearn__err(CLEARN_ESHAPE,
+                       "%s: X has 0 samples on every rank, need at least 1",
                        who);
-  return CLEARN_OK;
+  if (hi[5]) {
+    int64_t i;
+    if (w == NULL) rc = clearn_matrix_create(X->rows, 1, CLEARN_FLOAT64, ones);
+    for (i = 0; w == NULL && rc == CLEARN_OK && i < X->rows; i++)
+      ((double *)(*ones)->data)[i] = 1.0;
+    if ((rc = agree(c, rc)) != CLEARN_OK) return rc;
+  }
+  return check_params(c, est);
 }
 
 int clearn_mpi_estimator_fit(clearn_estimator *est, MPI_Comm comm,
@@ -158,14 +221,48 @@ int clearn_mpi_estimator_fit(clearn_estimator *est, MPI_Comm comm,
                              const clearn_matrix *sample_weight) {
   mpi_ctx c;
   clearn__reducer red;
-  int rc;
-  if (est == NULL) return clearn__err(CLEARN_EINVAL, "estimator is NULL");
+  clearn_matrix *ones = NULL;
+  void *model = NULL;
+  long long v[3], hi[3];
+  int rc, mrc;
   if ((rc = ctx_open(&c, comm)) != CLEARN_OK) return clearn__est_fail(est, rc);
   red.sum = mpi_sum;
   red.ctx = &c;
-  rc = check_inputs(&c, est, X_local, y_local, sample_weight);
-  if (rc == CLEARN_OK)
-    rc = clearn__fit_with(est, X_local, y_local, sample_weight, &red);
+  rc = check_inputs(&c, est, X_local, y_local, sample_weight, &ones);
+  if (rc != CLEARN_OK) goto cleanup;
+  /* Kind and parameters agree, so these checks agree too. */
+  if (est->type->fit == NULL) {
+    rc = clearn__err(CLEARN_EUNSUPPORTED,
+                     "%s: fit(X, y) is not supported by this estimator",
+                     est->type->name);
+    goto cleanup;
+  }
+  if (est->type->check && (rc = est->type->check(est->params)) != CLEARN_OK)
+    goto cleanup;
+  rc = est->type->fit(est->params, X_local, y_local,
+                      ones ? ones : sample_weight, &red, &model);
+  /* A rank can still fail after the last sum (e.g. allocating the model):
+   * agree on the outcome before installing anything. */
+  v[0] = rc;
+  v[1] = -(long long)rc;
+  v[2] = model == NULL;
+  mrc = MPI_Allreduce(v, hi, 3, MPI_LONG_LONG, MPI_MAX, c.comm);
+  if (mrc != MPI_SUCCESS) {
+    rc = mpi_fail(mrc, "MPI_Allreduce (fit status)");
+  } else if (hi[0] != -hi[1]) {
+    /* Ranks ended differently; usually they already agree (the failure
+     * came through a sum) and keep their own message. */
+    rc = agree(&c, rc);
+  }
+  /* ENOTCONVERGED still delivers a usable model. */
+  if (mrc == MPI_SUCCESS && hi[2] == 0 &&
+      (rc == CLEARN_OK || rc == CLEARN_ENOTCONVERGED)) {
+    clearn__est_set_model(est, model);
+    model = NULL;
+  }
+cleanup:
+  if (model != NULL) est->type->model_free(model);
+  clearn_matrix_free(ones);
   ctx_close(&c);
   return clearn__est_fail(est, rc);
 }
@@ -178,12 +275,12 @@ int clearn_mpi_estimator_score(const clearn_estimator *est, MPI_Comm comm,
   mpi_ctx c;
   clearn__reducer red;
   int rc;
-  if (est == NULL) return clearn__err(CLEARN_EINVAL, "estimator is NULL");
   if ((rc = ctx_open(&c, comm)) != CLEARN_OK) return clearn__est_fail(est, rc);
   red.sum = mpi_sum;
   red.ctx = &c;
-  rc = out == NULL ? clearn__err(CLEARN_EINVAL, "out is NULL")
-                   : clearn__check_predict(est, X_local);
+  rc = est == NULL   ? clearn__err(CLEARN_EINVAL, "estimator is NULL")
+       : out == NULL ? clearn__err(CLEARN_EINVAL, "out is NULL")
+                     : clearn__check_predict(est, X_local);
   rc = agree(&c, rc);
   if (rc == CLEARN_OK)
     rc = clearn__score_with(est, X_local, y_local, sample_weight, &red, out);

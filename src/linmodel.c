@@ -200,7 +200,7 @@ int clearn__linstats_compute(const clearn_matrix *X, const clearn_matrix *y,
   const double *W = w ? CLEARN__F64(w) : NULL;
   double *sums = NULL; /* [sw, X col sums (p), y col sums (t)] */
   double *ones = NULL;
-  int rc = CLEARN_OK, exact = W != NULL;
+  int rc = CLEARN_OK, exact = w != NULL; /* not W: 0 rows have no data */
   /* Every participant reaches the same collectives: a local failure is
    * passed into the next reduction instead of jumping past it. */
   memset(s, 0, sizeof *s);

@@ -7,10 +7,26 @@
  * initializes MPI first.
  *
  * Every call here is COLLECTIVE over comm: all ranks of comm must make it,
- * in the same order, with the same parameters set on their estimators.  All
- * ranks return the same status: bad input on one rank is an error on every
- * rank (the message on the other ranks names the failing rank), never a
- * hang.
+ * in the same order, with the same kind of estimator and the same
+ * parameters.  All ranks return the same status: bad input on one rank is
+ * an error on every rank, never a hang.  The failing rank gets its own
+ * message; the others get it prefixed with that rank's number in comm
+ * ("rank 3: ridge: X[59, 2] = nan is not finite").  A failed call leaves
+ * the estimator as it was on every rank (a failed fit keeps the previous
+ * model).
+ *
+ * The caller's communicator is never modified: each call works on a
+ * private duplicate (MPI_Comm_dup) with MPI_ERRORS_RETURN, so an MPI error
+ * inside clearn becomes CLEARN_EMPI instead of an abort, and comm remains
+ * usable after any error.
+ *
+ * Errors that need no communication and are therefore LOCAL (every rank
+ * sees them alike only if every rank passes the same thing): comm ==
+ * MPI_COMM_NULL is CLEARN_EINVAL; MPI not initialized, or already
+ * finalized, is CLEARN_EMPI.
+ *
+ * Threads: the calls make MPI calls from the calling thread; calling them
+ * concurrently from several threads needs MPI_THREAD_MULTIPLE.
  *
  * Link with clearn_mpi (CMake target clearn::clearn_mpi, pkg-config
  * clearn-mpi) in addition to clearn.
@@ -27,18 +43,30 @@ extern "C" {
 #endif
 
 /* Fit est on rows distributed over comm: each rank passes its own block of
- * rows (X_local n_i x p, y_local n_i x t, optional weights n_i x 1; n_i may
- * be 0 on some ranks, p and t must agree).  The fitted model equals the
- * serial fit on the concatenated rows up to floating-point summation order
- * and is present on every rank afterwards.  Kinds that cannot be fitted
- * this way return CLEARN_EUNSUPPORTED (on every rank). */
+ * rows (X_local n_i x p, y_local n_i x t, optional sample_weight n_i x 1).
+ * n_i may be 0 on some ranks but not on all (CLEARN_ESHAPE); p and t must
+ * agree (CLEARN_ESHAPE naming a rank with each value).  sample_weight NULL
+ * on some ranks and given on others means unit weights on the former.
+ * Another estimator kind or another parameter value than on rank 0:
+ * CLEARN_EINVAL naming the parameter.  Inputs are borrowed, as in
+ * clearn_estimator_fit().
+ *
+ * The fitted model equals the serial fit on the concatenated rows up to
+ * floating-point summation order.  Every rank solves from bitwise the same
+ * sums, so the models are bitwise the same wherever the ranks run the same
+ * BLAS/LAPACK build on the same kind of CPU.
+ * Kinds that cannot be fitted this way (linear_regression, whose SVD needs
+ * all rows in one process) return CLEARN_EUNSUPPORTED on every rank. */
 CLEARN_API int clearn_mpi_estimator_fit(clearn_estimator *est, MPI_Comm comm,
                                         const clearn_matrix *X_local,
                                         const clearn_matrix *y_local,
                                         const clearn_matrix *sample_weight);
 
-/* R^2 score over the distributed rows; every rank receives the global
- * value. */
+/* R^2 score (as clearn_estimator_score()) over the rows distributed over
+ * comm; every rank receives the same global value in *out.  est must be
+ * fitted on every rank with the same model, e.g. by
+ * clearn_mpi_estimator_fit(); any fitted kind can be scored this way.  On
+ * failure *out is not written. */
 CLEARN_API int clearn_mpi_estimator_score(const clearn_estimator *est,
                                           MPI_Comm comm,
                                           const clearn_matrix *X_local,

@@ -1,0 +1,34 @@
+# Tests of the MPI layer, run under mpiexec with 1, 2 and 4 ranks.
+#
+# Linked against clearn_mpi (shared) only, not through clearn_add_test:
+# libclearn_mpi.so carries its own copy of the core (it links the core's
+# objects privately and re-exports the public clearn_* API), so adding
+# clearn_static would put a third copy of every public function -- and of
+# the per-thread error slot -- into the process.  Errors raised inside the
+# MPI layer would then be recorded in one copy and read from another.  The
+# test uses only the public API, so it needs no internal headers.
+if(TARGET clearn_mpi)
+  add_executable(test_mpi_fit test_mpi_fit.c)
+  target_include_directories(test_mpi_fit PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(test_mpi_fit PRIVATE clearn_mpi MPI::MPI_C m)
+
+  # --oversubscribe lets 4 ranks run on fewer cores; it is an Open MPI flag.
+  execute_process(COMMAND ${MPIEXEC_EXECUTABLE} --version
+                  OUTPUT_VARIABLE clearn_mpiexec_version ERROR_QUIET)
+  set(clearn_mpi_oversubscribe "")
+  if(clearn_mpiexec_version MATCHES "Open MPI|OpenRTE")
+    set(clearn_mpi_oversubscribe --oversubscribe)
+  endif()
+  foreach(np 1 2 4)
+    add_test(NAME mpi_fit_np${np}
+             COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np}
+                     ${clearn_mpi_oversubscribe} ${MPIEXEC_PREFLAGS}
+                     $<TARGET_FILE:test_mpi_fit> ${MPIEXEC_POSTFLAGS})
+    # A hang (a rank skipping a collective) fails after TIMEOUT seconds
+    # instead of blocking the suite.
+    set_tests_properties(mpi_fit_np${np} PROPERTIES
+      TIMEOUT 120
+      PROCESSORS ${np}
+      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OPENBLAS_NUM_THREADS=1")
+  endforeach()
+endif()
