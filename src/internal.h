@@ -18,6 +18,18 @@
 
 #include "clearn/clearn.h"
 
+/* The few internal functions libclearn_mpi calls are exported from
+ * libclearn.so with this marker, so the MPI layer links the one shared core
+ * (one per-thread error slot, one registry) instead of embedding a copy.
+ * They are a private interface between libclearn and libclearn_mpi of the
+ * same version: not declared in any installed header, not for
+ * applications, free to change. */
+#if defined(__GNUC__)
+#define CLEARN__SHARED __attribute__((visibility("default")))
+#else
+#define CLEARN__SHARED
+#endif
+
 #if defined(__GNUC__)
 #define CLEARN__PRINTF(a, b) __attribute__((format(printf, a, b)))
 #else
@@ -61,16 +73,16 @@ int clearn__check_finite(const clearn_matrix *m, const char *who,
 
 /* Record a context message for the calling thread and return code.  Usage:
  *   return clearn__err(CLEARN_EPARAM, "ridge: parameter '%s' ...", ...); */
-int clearn__err(int code, const char *fmt, ...) CLEARN__PRINTF(2, 3);
+CLEARN__SHARED int clearn__err(int code, const char *fmt, ...) CLEARN__PRINTF(2, 3);
 /* Prefix the thread's current message: "<prefix>: <old message>". */
 int clearn__err_prefix(int code, const char *fmt, ...) CLEARN__PRINTF(2, 3);
 /* The calling thread's current context message. */
-const char *clearn__errmsg(void);
+CLEARN__SHARED const char *clearn__errmsg(void);
 void clearn__err_clear(void);
 
 /* ---- memory --------------------------------------------------------------
  * Checked allocation: n * size overflow returns NULL. */
-void *clearn__malloc(size_t n, size_t size);
+CLEARN__SHARED void *clearn__malloc(size_t n, size_t size);
 void *clearn__calloc(size_t n, size_t size);
 
 /* ---- linear algebra and threads (linalg.c) ------------------------------
@@ -130,7 +142,7 @@ int clearn__params_defaults(const struct clearn__estimator_type *t,
 void clearn__param_range_text(const clearn__param_spec *s, char *buf,
                               size_t cap);
 /* Value as text that set_param_string parses back exactly. */
-void clearn__param_format(const clearn__param_spec *s, const void *params,
+CLEARN__SHARED void clearn__param_format(const clearn__param_spec *s, const void *params,
                           char *buf, size_t cap);
 /* Parameters as attributes of an HDF5 group (by name). */
 int clearn__params_save(const struct clearn__estimator_type *t,
@@ -200,14 +212,14 @@ struct clearn_estimator {
 };
 
 /* Record the thread's current message on the handle and return code. */
-int clearn__est_fail(const clearn_estimator *est, int code);
+CLEARN__SHARED int clearn__est_fail(const clearn_estimator *est, int code);
 /* Install a freshly fitted model (frees the old one). */
-void clearn__est_set_model(clearn_estimator *est, void *model);
+CLEARN__SHARED void clearn__est_set_model(clearn_estimator *est, void *model);
 
 /* Input checks shared by serial and distributed calls: float64, matching
  * rows, finite values, non-negative weights.  allow_empty lets a rank hold
  * 0 rows of a distributed fit. */
-int clearn__validate_xy(const char *who, const clearn_matrix *X,
+CLEARN__SHARED int clearn__validate_xy(const char *who, const clearn_matrix *X,
                         const clearn_matrix *y, const clearn_matrix *w,
                         int allow_empty);
 /* Fit through the type table and install the model (inputs validated). */
@@ -215,9 +227,9 @@ int clearn__fit_with(clearn_estimator *est, const clearn_matrix *X,
                      const clearn_matrix *y, const clearn_matrix *w,
                      const clearn__reducer *red);
 /* Fitted?  Right feature count?  Finite? */
-int clearn__check_predict(const clearn_estimator *est, const clearn_matrix *X);
+CLEARN__SHARED int clearn__check_predict(const clearn_estimator *est, const clearn_matrix *X);
 /* R^2 of est on (X, y, w), summed over participants of red (may be NULL). */
-int clearn__score_with(const clearn_estimator *est, const clearn_matrix *X,
+CLEARN__SHARED int clearn__score_with(const clearn_estimator *est, const clearn_matrix *X,
                        const clearn_matrix *y, const clearn_matrix *w,
                        const clearn__reducer *red, double *out);
 

@@ -1,12 +1,10 @@
 # Tests of the MPI layer, run under mpiexec with 1, 2 and 4 ranks.
 #
-# Linked against clearn_mpi (shared) only, not through clearn_add_test:
-# libclearn_mpi.so carries its own copy of the core (it links the core's
-# objects privately and re-exports the public clearn_* API), so adding
-# clearn_static would put a third copy of every public function -- and of
-# the per-thread error slot -- into the process.  Errors raised inside the
-# MPI layer would then be recorded in one copy and read from another.  The
-# test uses only the public API, so it needs no internal headers.
+# Linked against clearn_mpi, which links the shared libclearn.so, and not
+# through clearn_add_test: adding clearn_static would put a second copy of
+# the core -- and of the per-thread error slot -- into the process, so
+# errors raised inside the MPI layer would be recorded in one copy and read
+# from the other.  The test uses only the public API.
 if(TARGET clearn_mpi)
   add_executable(test_mpi_fit test_mpi_fit.c)
   target_include_directories(test_mpi_fit PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
