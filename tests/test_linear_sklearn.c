@@ -516,6 +516,14 @@ static void compare_problem(const problem *pr, diffs *worst) {
   double *rrank = is_lr ? read_f64(pr->name, ".rank", 1) : NULL;
   double *rsing = is_lr ? read_f64(pr->name, ".singular", k) : NULL;
   double *rspread = read_f64(pr->name, ".spread", 1);
+  /* Where scikit-learn itself moves by more than the tolerance when only
+   * the row order changes (e.g. p > n after centering: the rounding-made
+   * singular value sits at LAPACK's cutoff, and the BLAS kernel OpenBLAS
+   * picks for the CPU -- a different one under valgrind -- decides its
+   * fate), the coefficients are not determined to 1e-8 by the problem, so
+   * they are treated like a "floor" problem: predictions, R^2, rank and
+   * singular values are still checked. */
+  int floor = pr->floor || (rspread != NULL && rspread[0] > RTOL);
   double score = NAN, dc = 0, di = 0, dp = 0, ds = 0, dsv = 0;
   long long crank = -1;
   const double *C, *I, *P;
@@ -574,12 +582,12 @@ static void compare_problem(const problem *pr, diffs *worst) {
 
     e = rel_diff(C + j * p, rcoef + j * p, p, 1);
     if (e > dc || isnan(e)) dc = e;
-    CHECK(pr->floor || e <= RTOL, "%s: coef[%lld] differs from "
+    CHECK(floor || e <= RTOL, "%s: coef[%lld] differs from "
           "scikit-learn by %.3g (norm-wise relative)", pr->name,
           (long long)j, e);
     e = scale > 0 ? fabs(I[j] - ricpt[j]) / scale : fabs(I[j] - ricpt[j]);
     if (e > di || isnan(e)) di = e;
-    CHECK(pr->floor || e <= RTOL, "%s: intercept[%lld] = %.17g, "
+    CHECK(floor || e <= RTOL, "%s: intercept[%lld] = %.17g, "
           "scikit-learn %.17g (relative %.3g)", pr->name, (long long)j, I[j],
           ricpt[j], e);
     e = rel_diff(P + j, rpred + j, n, t);
@@ -612,13 +620,13 @@ static void compare_problem(const problem *pr, diffs *worst) {
 
 cleanup:
   printf("%-36s %-5s %8.1e %8.1e %8.1e %8.1e %8.1e", pr->name,
-         pr->floor ? "floor" : "", dc, di, dp, ds,
+         floor ? "floor" : "", dc, di, dp, ds,
          rspread ? rspread[0] : NAN);
   if (is_lr)
     printf(" %8.1e %3lld/%-3lld", dsv, crank, (long long)k);
   printf("%s\n", tu_failures > failures_before ? "  FAIL" : "");
-  if (!pr->floor && dc > worst->coef) worst->coef = dc;
-  if (!pr->floor && di > worst->intercept) worst->intercept = di;
+  if (!floor && dc > worst->coef) worst->coef = dc;
+  if (!floor && di > worst->intercept) worst->intercept = di;
   if (dp > worst->pred) worst->pred = dp;
   if (ds > worst->score) worst->score = ds;
   if (dsv > worst->singular) worst->singular = dsv;
