@@ -309,6 +309,10 @@ int clearn_estimator_save(const clearn_estimator *est, const char *path) {
                : clearn__params_save(est->type, est->params, g);
     if (g >= 0) H5Gclose(g);
   }
+  if (rc == CLEARN_OK && est->model != NULL && est->type->save == NULL)
+    rc = clearn__err(CLEARN_EUNSUPPORTED,
+                     "%s: saving a fitted model is not supported",
+                     est->type->name);
   if (rc == CLEARN_OK && est->model != NULL) {
     H5E_BEGIN_TRY { g = H5Gcreate2(a.file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT); }
     H5E_END_TRY;
@@ -335,7 +339,9 @@ int clearn_estimator_load(const char *path, const char *expect_kind,
   if (out == NULL) return clearn__err(CLEARN_EINVAL, "out is NULL");
   *out = NULL;
   if (path == NULL) return clearn__err(CLEARN_EINVAL, "path is NULL");
-  if ((rc = clearn__h5_open_read(path, &file)) != CLEARN_OK) return rc;
+  /* Its messages already name the path. */
+  if ((rc = clearn__h5_open_read(path, &file)) != CLEARN_OK)
+    return clearn__err_prefix(rc, "load");
 
   if (!clearn__h5_attr_exists(file, "format") ||
       clearn__h5_attr_read_str(file, "format", text, sizeof text) != CLEARN_OK ||
@@ -346,7 +352,12 @@ int clearn_estimator_load(const char *path, const char *expect_kind,
   }
   if ((rc = clearn__h5_attr_read_i64(file, "schema_version", &version)) != CLEARN_OK)
     goto cleanup;
-  if (version > CLEARN__MODEL_SCHEMA_VERSION || version < 1) {
+  if (version < 1) {
+    rc = clearn__err(CLEARN_EFORMAT, "schema_version %lld is invalid (must be "
+                     ">= 1)", (long long)version);
+    goto cleanup;
+  }
+  if (version > CLEARN__MODEL_SCHEMA_VERSION) {
     rc = clearn__err(CLEARN_EVERSION,
                      "schema version %lld is not supported by clearn %s "
                      "(reads versions 1 to %d)",
@@ -367,6 +378,11 @@ int clearn_estimator_load(const char *path, const char *expect_kind,
   }
   if ((rc = clearn__h5_attr_read_i64(file, "fitted", &fitted)) != CLEARN_OK)
     goto cleanup;
+  if (fitted != 0 && fitted != 1) {
+    rc = clearn__err(CLEARN_EFORMAT, "attribute 'fitted' = %lld, must be 0 or 1",
+                     (long long)fitted);
+    goto cleanup;
+  }
   H5E_BEGIN_TRY { g = H5Gopen2(file, "params", H5P_DEFAULT); }
   H5E_END_TRY;
   if (g < 0) {
@@ -383,9 +399,16 @@ int clearn_estimator_load(const char *path, const char *expect_kind,
       rc = clearn__err(CLEARN_EFORMAT, "group 'model' is missing");
       goto cleanup;
     }
-    rc = est->type->load(g, &model);
+    rc = est->type->load
+             ? est->type->load(g, &model)
+             : clearn__err(CLEARN_EUNSUPPORTED,
+                           "%s: loading a fitted model is not supported",
+                           est->type->name);
     H5Gclose(g);
-    if (rc != CLEARN_OK) goto cleanup;
+    if (rc != CLEARN_OK) {
+      rc = clearn__err_prefix(rc, "model");
+      goto cleanup;
+    }
     clearn__est_set_model(est, model);
   }
   *out = est;

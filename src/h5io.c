@@ -6,7 +6,12 @@
  *     LATEST): object headers carry checksums, so a damaged header is
  *     detected on open instead of being read as garbage.  h5py reads them.
  *   - Datasets are chunked with the Fletcher-32 filter, so corrupted array
- *     bytes fail the read with an error instead of yielding wrong numbers.
+ *     bytes fail the read with an error instead of yielding wrong numbers;
+ *     the reader also checks that the (unchecksummed, 1.8-format) chunk
+ *     index covers the whole array with the filter applied.
+ *   - Strings are fixed-length, kept in the checksummed object headers:
+ *     nothing goes to the global heap, which has no checksum and on which
+ *     HDF5 1.10 can hang or crash when it is damaged.
  *   - Writes go to a temporary file beside the target, which is flushed,
  *     fsync'ed and rename()d over the target: a crash or a full disk never
  *     replaces a good file with a half-written one.
@@ -15,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,8 +56,19 @@ int clearn__h5_write(hid_t loc, const char *name, const void *data,
       hsize_t per = (hsize_t)(1 << 20) / ((hsize_t)cols * es);
       chunk[1] = (hsize_t)cols;
       chunk[0] = per < 1 ? 1 : (per > (hsize_t)rows ? (hsize_t)rows : per);
-      H5Pset_chunk(dcpl, 2, chunk);
-      H5Pset_fletcher32(dcpl);
+      /* No checksum, no dataset: corruption must never go unnoticed.  A
+       * NaN fill value makes a chunk that HDF5 cannot find (damaged chunk
+       * index) read as NaN, which the model loaders refuse, not as 0. */
+      const double dnan = NAN;
+      const float fnan = NAN;
+      const void *fill = dtype == CLEARN_FLOAT64   ? (const void *)&dnan
+                         : dtype == CLEARN_FLOAT32 ? (const void *)&fnan
+                                                   : NULL;
+      if (H5Pset_chunk(dcpl, 2, chunk) < 0 || H5Pset_fletcher32(dcpl) < 0 ||
+          (fill && H5Pset_fill_value(dcpl, h5_type(dtype), fill) < 0)) {
+        H5Pclose(dcpl);
+        dcpl = H5I_INVALID_HID;
+      }
     }
     if (space >= 0 && dcpl >= 0)
       dset = H5Dcreate2(loc, name, h5_type(dtype), space, H5P_DEFAULT, dcpl,
@@ -71,23 +88,101 @@ int clearn__h5_write(hid_t loc, const char *name, const void *data,
   return rc;
 }
 
+/* Does the chunk index of a chunked 2-D dataset cover the grid exactly --
+ * as many chunks as the grid has cells, each cell found by coordinates,
+ * none with its checksum filter marked as skipped?  The 1.8-format chunk
+ * index (a v1 B-tree) carries no checksum of its own: a damaged key makes
+ * HDF5 return the fill value for a chunk it no longer finds, and a damaged
+ * filter mask makes it skip the Fletcher-32 check, both silently.  (Some
+ * damaged keys still pass this lookup but not H5Dread's; clearn's NaN fill
+ * value covers those.) */
+static int chunks_complete(hid_t dset, hid_t dcpl, hid_t space,
+                           const hsize_t dims[2]) {
+  hsize_t chunk[2] = {0, 0}, n = 0, grid[2], r, c;
+  unsigned fletcher_bit = 0, k;
+  int nfilters, ok = 1;
+  if (H5Pget_chunk(dcpl, 2, chunk) != 2 || chunk[0] == 0 || chunk[1] == 0)
+    return 0;
+  grid[0] = (dims[0] + chunk[0] - 1) / chunk[0];
+  grid[1] = (dims[1] + chunk[1] - 1) / chunk[1];
+  /* HDF5 1.10.8 refuses H5S_ALL here: pass the file space. */
+  if (H5Dget_num_chunks(dset, space, &n) < 0 || n != grid[0] * grid[1])
+    return 0;
+  nfilters = H5Pget_nfilters(dcpl);
+  for (k = 0; nfilters > 0 && k < (unsigned)nfilters && k < 32; k++) {
+    unsigned flags = 0;
+    size_t nelmts = 0;
+    if (H5Pget_filter2(dcpl, k, &flags, &nelmts, NULL, 0, NULL, NULL) ==
+        H5Z_FILTER_FLETCHER32)
+      fletcher_bit = 1u << k;
+  }
+  for (r = 0; r < grid[0] && ok; r++)
+    for (c = 0; c < grid[1] && ok; c++) {
+      hsize_t off[2] = {r * chunk[0], c * chunk[1]}, size = 0;
+      haddr_t addr = HADDR_UNDEF;
+      unsigned mask = 0;
+      ok = H5Dget_chunk_info_by_coord(dset, off, &mask, &addr, &size) >= 0 &&
+           addr != HADDR_UNDEF && size > 0 && (mask & fletcher_bit) == 0;
+    }
+  return ok;
+}
+
+/* Is every element of the 2-D dataset backed by stored data?  Chunked: see
+ * chunks_complete (compressed chunks may be small, so they are counted,
+ * not measured); contiguous: enough bytes allocated.  Compact data lives
+ * in the (checksummed) object header. */
+static int storage_complete(hid_t dset, hid_t space, const hsize_t dims[2],
+                            size_t fsize) {
+  hid_t dcpl = H5I_INVALID_HID;
+  H5D_layout_t layout = H5D_LAYOUT_ERROR;
+  int ok = 0;
+  if (dims[0] == 0 || dims[1] == 0) return 1;
+  H5E_BEGIN_TRY {
+    dcpl = H5Dget_create_plist(dset);
+    if (dcpl >= 0) layout = H5Pget_layout(dcpl);
+    if (layout == H5D_CHUNKED)
+      ok = chunks_complete(dset, dcpl, space, dims);
+    else if (layout == H5D_CONTIGUOUS)
+      ok = H5Dget_storage_size(dset) >= dims[0] * dims[1] * fsize;
+    else if (layout == H5D_COMPACT)
+      ok = 1;
+    if (dcpl >= 0) H5Pclose(dcpl);
+  }
+  H5E_END_TRY;
+  return ok;
+}
+
 int clearn__h5_read(hid_t loc, const char *name, clearn_dtype dtype,
                     int64_t rows, int64_t cols, clearn_matrix **out) {
-  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID;
+  hid_t dset = H5I_INVALID_HID, space = H5I_INVALID_HID,
+        ftype = H5I_INVALID_HID;
   hsize_t dims[2] = {0, 0};
+  H5T_class_t cls = H5T_NO_CLASS;
+  size_t fsize = 0;
   int ndims = -1, rc = CLEARN_OK;
+  int want_float = dtype == CLEARN_FLOAT64 || dtype == CLEARN_FLOAT32;
   herr_t st = 0;
   clearn_matrix *m = NULL;
   *out = NULL;
   H5E_BEGIN_TRY {
     dset = H5Dopen2(loc, name, H5P_DEFAULT);
     if (dset >= 0) space = H5Dget_space(dset);
+    if (dset >= 0) ftype = H5Dget_type(dset);
+    if (ftype >= 0) cls = H5Tget_class(ftype);
+    if (ftype >= 0) fsize = H5Tget_size(ftype);
     if (space >= 0) ndims = H5Sget_simple_extent_ndims(space);
     if (ndims == 2) H5Sget_simple_extent_dims(space, dims, NULL);
+    if (ftype >= 0) H5Tclose(ftype);
   }
   H5E_END_TRY;
   if (dset < 0) {
-    rc = clearn__err(CLEARN_EFORMAT, "dataset '%s' is missing", name);
+    rc = clearn__err(CLEARN_EFORMAT, "dataset '%s' is missing or unreadable",
+                     name);
+    goto cleanup;
+  }
+  if (cls != (want_float ? H5T_FLOAT : H5T_INTEGER)) {
+    rc = clearn__err(CLEARN_EFORMAT, "dataset '%s' does not hold %s", name,
+                     want_float ? "floating-point numbers" : "integers");
     goto cleanup;
   }
   if (ndims != 2) {
@@ -102,6 +197,19 @@ int clearn__h5_read(hid_t loc, const char *name, clearn_dtype dtype,
                      name, (unsigned long long)dims[0],
                      (unsigned long long)dims[1], (long long)rows,
                      (long long)cols);
+    goto cleanup;
+  }
+  /* A damaged header can claim any shape, and chunks that were never
+   * written read back as fill values without any error: check that the
+   * stored data covers the shape before allocating for it. */
+  if (dims[0] > (hsize_t)INT64_MAX / 16 || dims[1] > (hsize_t)INT64_MAX / 16 ||
+      (dims[1] > 0 && dims[0] > (hsize_t)(INT64_MAX / 16) / dims[1]) ||
+      !storage_complete(dset, space, dims, fsize)) {
+    rc = clearn__err(CLEARN_EFORMAT,
+                     "dataset '%s' (%llu x %llu) is incomplete: part of its "
+                     "data is not stored (truncated or corrupt)",
+                     name, (unsigned long long)dims[0],
+                     (unsigned long long)dims[1]);
     goto cleanup;
   }
   if ((rc = clearn_matrix_create((int64_t)dims[0], (int64_t)dims[1], dtype,
@@ -149,12 +257,25 @@ static int attr_write(hid_t loc, const char *name, hid_t type,
 }
 
 int clearn__h5_attr_write_str(hid_t loc, const char *name, const char *v) {
-  /* Variable-length UTF-8 strings: h5py returns them as str. */
-  hid_t type = H5Tcopy(H5T_C_S1);
+  /* Fixed-length UTF-8, stored inside the checksummed object header.
+   * Variable-length strings would live in the global heap, which has no
+   * checksum, and HDF5 1.10 loops forever or crashes on some damaged
+   * global heaps.  (h5py returns these as bytes: .decode() them.) */
+  hid_t type = H5I_INVALID_HID;
   int rc;
-  H5Tset_size(type, H5T_VARIABLE);
-  H5Tset_cset(type, H5T_CSET_UTF8);
-  rc = attr_write(loc, name, type, &v);
+  H5E_BEGIN_TRY {
+    type = H5Tcopy(H5T_C_S1);
+    if (type >= 0 && (H5Tset_size(type, strlen(v) + 1) < 0 ||
+                      H5Tset_strpad(type, H5T_STR_NULLTERM) < 0 ||
+                      H5Tset_cset(type, H5T_CSET_UTF8) < 0)) {
+      H5Tclose(type);
+      type = H5I_INVALID_HID;
+    }
+  }
+  H5E_END_TRY;
+  if (type < 0)
+    return clearn__err(CLEARN_EIO, "cannot write attribute '%s'", name);
+  rc = attr_write(loc, name, type, v);
   H5Tclose(type);
   return rc;
 }
@@ -174,25 +295,45 @@ int clearn__h5_attr_exists(hid_t loc, const char *name) {
   return r > 0;
 }
 
-/* Open attribute `name` and check its class; -1 with the error set. */
+/* Open attribute `name` and check that it holds exactly one value of the
+ * wanted class (reading an array attribute into one scalar would overrun
+ * the caller's buffer); -1 with the error set. */
 static hid_t attr_open(hid_t loc, const char *name, H5T_class_t want,
                        const char *what) {
-  hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID;
+  hid_t attr = H5I_INVALID_HID, type = H5I_INVALID_HID,
+        space = H5I_INVALID_HID;
   H5T_class_t cls = H5T_NO_CLASS;
+  hssize_t npoints = -1;
   H5E_BEGIN_TRY {
     attr = H5Aopen(loc, name, H5P_DEFAULT);
     if (attr >= 0) type = H5Aget_type(attr);
     if (type >= 0) cls = H5Tget_class(type);
     if (type >= 0) H5Tclose(type);
+    if (attr >= 0) space = H5Aget_space(attr);
+    if (space >= 0) npoints = H5Sget_simple_extent_npoints(space);
+    if (space >= 0) H5Sclose(space);
   }
   H5E_END_TRY;
   if (attr < 0) {
-    clearn__err(CLEARN_EFORMAT, "attribute '%s' is missing", name);
+    clearn__err(CLEARN_EFORMAT, "attribute '%s' is missing or unreadable",
+                name);
     return H5I_INVALID_HID;
   }
-  if (cls != want && !(want == H5T_FLOAT && cls == H5T_INTEGER)) {
-    H5Aclose(attr);
+  /* Integers convert to doubles; integer-based enums (h5py's bool) read
+   * as their numeric value. */
+  if (cls != want && !(want == H5T_FLOAT && cls == H5T_INTEGER) &&
+      !(want == H5T_INTEGER && cls == H5T_ENUM)) {
+    H5E_BEGIN_TRY { H5Aclose(attr); }
+    H5E_END_TRY;
     clearn__err(CLEARN_EFORMAT, "attribute '%s' is not %s", name, what);
+    return H5I_INVALID_HID;
+  }
+  if (npoints != 1) {
+    H5E_BEGIN_TRY { H5Aclose(attr); }
+    H5E_END_TRY;
+    clearn__err(CLEARN_EFORMAT,
+                "attribute '%s' holds %lld values, expected exactly 1", name,
+                (long long)npoints);
     return H5I_INVALID_HID;
   }
   return attr;
@@ -243,10 +384,29 @@ int clearn__h5_attr_read_str(hid_t loc, const char *name, char *buf,
 
 int clearn__h5_attr_read_i64(hid_t loc, const char *name, int64_t *v) {
   hid_t attr = attr_open(loc, name, H5T_INTEGER, "an integer");
+  hid_t type = H5I_INVALID_HID, mem = H5I_INVALID_HID, base = H5I_INVALID_HID;
   herr_t st = -1;
   if (attr < 0) return CLEARN_EFORMAT;
   H5E_BEGIN_TRY {
-    st = H5Aread(attr, H5T_NATIVE_INT64, v);
+    type = H5Aget_type(attr);
+    if (H5Tget_class(type) != H5T_ENUM) {
+      st = H5Aread(attr, H5T_NATIVE_INT64, v);
+    } else {
+      /* HDF5 has no enum -> integer conversion: read the enum in its
+       * native form, then convert its integer base type. */
+      int64_t raw = 0; /* room for any integer base type */
+      mem = H5Tget_native_type(type, H5T_DIR_DEFAULT);
+      if (mem >= 0 && H5Tget_size(mem) <= sizeof raw)
+        base = H5Tget_super(mem);
+      if (base >= 0 && H5Aread(attr, mem, &raw) >= 0 &&
+          H5Tconvert(base, H5T_NATIVE_INT64, 1, &raw, NULL, H5P_DEFAULT) >= 0) {
+        *v = raw;
+        st = 0;
+      }
+    }
+    if (base >= 0) H5Tclose(base);
+    if (mem >= 0) H5Tclose(mem);
+    if (type >= 0) H5Tclose(type);
     H5Aclose(attr);
   }
   H5E_END_TRY;
@@ -271,23 +431,48 @@ int clearn__h5_attr_read_f64(hid_t loc, const char *name, double *v) {
 
 /* ---- files ---------------------------------------------------------------- */
 
+/* File-access properties shared by reads and writes: every object closed
+ * with the file (a failed load leaks nothing), and HDF5's file locks used
+ * where the file system offers them but not required (NFS, some
+ * containers refuse flock, which would otherwise fail every open). */
+static hid_t file_access(void) {
+  hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+  if (fapl < 0) return fapl;
+  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+#if H5_VERSION_GE(1, 10, 7)
+  H5Pset_file_locking(fapl, 1, 1);
+#endif
+  return fapl;
+}
+
 int clearn__h5_open_read(const char *path, hid_t *file) {
   hid_t fapl, f = H5I_INVALID_HID;
   htri_t is_h5 = -1;
   struct stat st;
+  int fd;
   *file = H5I_INVALID_HID;
-  if (stat(path, &st) != 0)
+  /* Tell "cannot read it" (EIO) apart from "not a clearn file" (EFORMAT)
+   * before HDF5, which reports both the same way. */
+  if ((fd = open(path, O_RDONLY)) < 0)
     return clearn__err(CLEARN_EIO, "cannot open '%s': %s", path,
                        strerror(errno));
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    close(fd);
+    return clearn__err(CLEARN_EIO, "cannot open '%s': not a regular file",
+                       path);
+  }
+  close(fd);
+  if (st.st_size == 0)
+    return clearn__err(CLEARN_EFORMAT, "'%s' is empty, not an HDF5 file",
+                       path);
   H5E_BEGIN_TRY { is_h5 = H5Fis_hdf5(path); }
   H5E_END_TRY;
   if (is_h5 <= 0)
     return clearn__err(CLEARN_EFORMAT,
                        "'%s' is not an HDF5 file (or its header is corrupt)",
                        path);
-  fapl = H5Pcreate(H5P_FILE_ACCESS);
-  /* Close every object with the file, so a failed load leaks nothing. */
-  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+  if ((fapl = file_access()) < 0)
+    return clearn__err(CLEARN_ENOMEM, "out of memory");
   H5E_BEGIN_TRY { f = H5Fopen(path, H5F_ACC_RDONLY, fapl); }
   H5E_END_TRY;
   H5Pclose(fapl);
@@ -305,6 +490,8 @@ int clearn__h5_atomic_begin(clearn__h5_atomic *a, const char *path) {
   hid_t fapl, fcpl;
   int fd = -1, tries;
   memset(a, 0, sizeof *a);
+  /* Temporary name "<path>.tmp-<pid>-<n>-<time>": beside the target, so
+   * rename() stays within one file system and is atomic. */
   a->file = H5I_INVALID_HID;
   a->path = malloc(strlen(path) + 1);
   a->tmp_path = malloc(n);
@@ -329,15 +516,24 @@ int clearn__h5_atomic_begin(clearn__h5_atomic *a, const char *path) {
     return clearn__err(CLEARN_EIO, "cannot create a file beside '%s': %s",
                        path, strerror(e));
   }
+  /* Replacing a file keeps its permission bits (a private model stays
+   * private); a new file gets 0666 less the umask, as fopen would. */
+  {
+    struct stat st;
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
+      (void)fchmod(fd, st.st_mode & 07777);
+  }
   close(fd);
-  fapl = H5Pcreate(H5P_FILE_ACCESS);
-  H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-  H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG);
+  fapl = file_access();
   fcpl = H5Pcreate(H5P_FILE_CREATE);
-  H5E_BEGIN_TRY { a->file = H5Fcreate(a->tmp_path, H5F_ACC_TRUNC, fcpl, fapl); }
+  H5E_BEGIN_TRY {
+    if (fapl >= 0) H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
+    if (fapl >= 0 && fcpl >= 0)
+      a->file = H5Fcreate(a->tmp_path, H5F_ACC_TRUNC, fcpl, fapl);
+    if (fcpl >= 0) H5Pclose(fcpl);
+    if (fapl >= 0) H5Pclose(fapl);
+  }
   H5E_END_TRY;
-  H5Pclose(fcpl);
-  H5Pclose(fapl);
   if (a->file < 0) {
     unlink(a->tmp_path);
     free(a->path);

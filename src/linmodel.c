@@ -113,26 +113,51 @@ int clearn__linmodel_save(const void *model, hid_t g) {
 int clearn__linmodel_load(hid_t g, void **model) {
   clearn_matrix *coef = NULL, *icpt = NULL, *sing = NULL;
   clearn__linmodel *m = NULL;
+  htri_t has_sing = 0;
   int rc = clearn__h5_read(g, "coef", CLEARN_FLOAT64, -1, -1, &coef);
+  if (rc == CLEARN_OK && coef->rows < 1)
+    rc = clearn__err(CLEARN_EFORMAT, "dataset 'coef' has 0 rows (targets)");
   if (rc == CLEARN_OK)
     rc = clearn__h5_read(g, "intercept", CLEARN_FLOAT64, 1, coef->rows, &icpt);
   if (rc == CLEARN_OK)
     rc = clearn__linmodel_alloc(coef->cols, coef->rows, &m);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_read_i64(g, "rank", &m->rank);
-  if (rc == CLEARN_OK && H5Lexists(g, "singular", H5P_DEFAULT) > 0 &&
+  if (rc == CLEARN_OK && (m->rank < -1 || m->rank > m->n_features))
+    rc = clearn__err(CLEARN_EFORMAT,
+                     "attribute 'rank' = %lld is outside [-1, %lld]",
+                     (long long)m->rank, (long long)m->n_features);
+  if (rc == CLEARN_OK) {
+    H5E_BEGIN_TRY { has_sing = H5Lexists(g, "singular", H5P_DEFAULT); }
+    H5E_END_TRY;
+    if (has_sing < 0)
+      rc = clearn__err(CLEARN_EFORMAT, "group 'model' cannot be read");
+  }
+  if (rc == CLEARN_OK && has_sing > 0 &&
       (rc = clearn__h5_read(g, "singular", CLEARN_FLOAT64, 1, -1, &sing)) ==
           CLEARN_OK) {
-    m->singular = sing->data; /* adopt the owned buffer */
-    m->n_singular = sing->cols;
-    sing->data = NULL;
+    if (sing->cols > m->n_features)
+      rc = clearn__err(CLEARN_EFORMAT,
+                       "dataset 'singular' has %lld values, more than the "
+                       "%lld features",
+                       (long long)sing->cols, (long long)m->n_features);
+    else
+      rc = clearn__check_finite(sing, "model", "singular");
+    if (rc == CLEARN_OK) {
+      m->singular = sing->data; /* adopt the owned buffer */
+      m->n_singular = sing->cols;
+      sing->data = NULL;
+    }
   }
   if (rc == CLEARN_OK) {
     if (coef->rows * coef->cols > 0)
-      memcpy(m->coef, coef->data, (size_t)(coef->rows * coef->cols) * 8);
-    memcpy(m->intercept, icpt->data, (size_t)coef->rows * 8);
+      memcpy(m->coef, coef->data,
+             (size_t)(coef->rows * coef->cols) * sizeof(double));
+    memcpy(m->intercept, icpt->data, (size_t)coef->rows * sizeof(double));
     if ((rc = clearn__check_finite(coef, "model", "coef")) == CLEARN_OK)
       rc = clearn__check_finite(icpt, "model", "intercept");
   }
+  /* Non-finite values are a damaged file, not a numerical failure. */
+  if (rc == CLEARN_ENUMERIC) rc = CLEARN_EFORMAT;
   clearn_matrix_free(coef);
   clearn_matrix_free(icpt);
   clearn_matrix_free(sing);

@@ -407,28 +407,68 @@ int clearn__params_save(const clearn__estimator_type *t, const void *params,
   return rc;
 }
 
+/* H5Aiterate2 callback: stop at the first attribute that names no
+ * parameter of the kind, copying its name. */
+typedef struct {
+  const clearn__estimator_type *t;
+  char unknown[128];
+} unknown_scan;
+
+static herr_t find_unknown(hid_t loc, const char *name,
+                           const H5A_info_t *info, void *data) {
+  unknown_scan *u = data;
+  (void)loc;
+  (void)info;
+  if (find_spec(u->t, name) != NULL) return 0;
+  snprintf(u->unknown, sizeof u->unknown, "%s", name);
+  return 1;
+}
+
 /* Parameters missing from the file keep their defaults (files written
  * before a parameter existed stay loadable); values are re-validated as if
- * set by name, so a hand-edited file cannot smuggle in a bad value. */
+ * set by name, so a hand-edited file cannot smuggle in a bad value.  A
+ * parameter this build does not know is refused rather than dropped: it
+ * could change what the model means (it comes from a newer clearn or a
+ * foreign writer). */
 int clearn__params_load(const clearn__estimator_type *t, void *params,
                         hid_t group) {
   int i, rc;
   char text[128];
+  unknown_scan u;
+  herr_t st = -1;
+  hsize_t idx = 0;
+  u.t = t;
+  u.unknown[0] = '\0';
+  H5E_BEGIN_TRY {
+    st = H5Aiterate2(group, H5_INDEX_NAME, H5_ITER_NATIVE, &idx, find_unknown,
+                     &u);
+  }
+  H5E_END_TRY;
+  if (st < 0)
+    return clearn__err(CLEARN_EFORMAT,
+                       "params: the attribute list cannot be read (corrupt)");
+  if (u.unknown[0] != '\0') {
+    unknown_param(t, u.unknown);
+    return clearn__err_prefix(CLEARN_EFORMAT,
+                              "params/%s: written by a newer clearn or "
+                              "another program",
+                              u.unknown);
+  }
   for (i = 0; i < t->n_params; i++) {
     const clearn__param_spec *s = &t->params[i];
     if (!clearn__h5_attr_exists(group, s->name)) continue;
     if (s->type == CLEARN_PARAM_STRING) {
       rc = clearn__h5_attr_read_str(group, s->name, text, sizeof text);
     } else if (s->type == CLEARN_PARAM_DOUBLE) {
-      double v;
+      double v = 0;
       rc = clearn__h5_attr_read_f64(group, s->name, &v);
       fmt_bound(text, sizeof text, v);
     } else {
-      int64_t v;
+      int64_t v = 0;
       rc = clearn__h5_attr_read_i64(group, s->name, &v);
       snprintf(text, sizeof text, "%lld", (long long)v);
     }
-    if (rc != CLEARN_OK) return rc;
+    if (rc != CLEARN_OK) return clearn__err_prefix(rc, "params/%s", s->name);
     if ((rc = set_from_text(t, params, s, text)) != CLEARN_OK)
       return clearn__err_prefix(CLEARN_EFORMAT, "params/%s", s->name);
   }
