@@ -81,4 +81,5 @@ const clearn__estimator_type clearn__ridge_type = {
     clearn__linmodel_save,
     clearn__linmodel_load,
     clearn__linmodel_free,
+    NULL, /* not a recommender */
 };

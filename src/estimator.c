@@ -170,6 +170,11 @@ int clearn_estimator_fit(clearn_estimator *est, const clearn_matrix *X,
 int clearn__check_predict(const clearn_estimator *est, const clearn_matrix *X) {
   int64_t p;
   int rc;
+  if (est->type->predict == NULL)
+    return clearn__err(CLEARN_EUNSUPPORTED,
+                       "%s: predict(X) and score(X, y) are not offered by "
+                       "this estimator; see clearn/recommender.h",
+                       est->type->name);
   if (est->model == NULL)
     return clearn__err(CLEARN_ENOTFITTED,
                        "%s: this estimator is not fitted yet; call fit "

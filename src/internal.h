@@ -17,6 +17,7 @@
 #include <hdf5.h>
 
 #include "clearn/clearn.h"
+#include "clearn/recommender.h"
 
 /* The few internal functions libclearn_mpi calls are exported from
  * libclearn.so with this marker, so the MPI layer links the one shared core
@@ -172,7 +173,68 @@ typedef struct clearn__reducer {
 int clearn__reduce_sum(const clearn__reducer *r, double *buf, size_t n,
                        int local_rc);
 
+/* ---- ratings (ratings.c) ------------------------------------------------- */
+
+/* Two CSR copies over dense indices and the id maps.  Built by
+ * clearn__ratings_build from (dense user, dense item, value) triples, the
+ * one constructor every loader, split and generator goes through. */
+struct clearn_ratings {
+  int64_t n_users, n_items, nnz;
+  int64_t *user_ids; /* n_users, ascending */
+  int64_t *item_ids; /* n_items, ascending */
+  int64_t *u_ptr;    /* n_users + 1 */
+  int32_t *u_idx;    /* nnz item indices, ascending within a user */
+  float *u_val;
+  int64_t *i_ptr;    /* n_items + 1 */
+  int32_t *i_idx;    /* nnz user indices, ascending within an item */
+  float *i_val;
+  clearn_csr by_user, by_item; /* borrowed views of the arrays above */
+};
+
+/* Take ownership of user_ids/item_ids (ascending, unique) and build both
+ * CSRs from nnz dense triples (u[k] < n_users, i[k] < n_items; the triple
+ * arrays are only read).  Counting sort: O(nnz + users + items). On failure
+ * the id arrays are freed too. */
+int clearn__ratings_build(int64_t *user_ids, int64_t n_users,
+                          int64_t *item_ids, int64_t n_items,
+                          const int32_t *u, const int32_t *i, const float *v,
+                          int64_t nnz, clearn_ratings **out);
+/* Build from triples of ORIGINAL ids (sorts the distinct ids). */
+int clearn__ratings_from_ids(const int64_t *users, const int64_t *items,
+                             const float *values, int64_t n,
+                             clearn_ratings **out);
+/* Index of id in an ascending array, or -1. */
+int64_t clearn__id_lookup(const int64_t *ids, int64_t n, int64_t id);
+
 /* ---- estimator type table ----------------------------------------------- */
+
+/* Progress reporting handed to iterative fits. */
+typedef struct clearn__progress {
+  clearn_progress_fn fn; /* NULL: nobody listens */
+  void *user_data;
+} clearn__progress;
+
+/* Slots of a recommender kind (NULL table for other kinds).  Ids are
+ * original ids throughout. */
+typedef struct clearn__recommender_ops {
+  int (*fit)(const void *params, const clearn_ratings *train,
+             const clearn_ratings *valid, const clearn__progress *progress,
+             void **model);
+  int (*predict_pairs)(const void *params, const void *model,
+                       const int64_t *users, const int64_t *items, int64_t n,
+                       double *out);
+  int (*recommend)(const void *params, const void *model,
+                   const int64_t *users, int64_t n_users, int64_t k,
+                   const clearn_ratings *exclude, int64_t *items,
+                   double *scores);
+  int (*similar_items)(const void *params, const void *model, int64_t item,
+                       int64_t k, int64_t *items, double *scores);
+  int (*fold_in)(const void *params, void *model, int64_t user,
+                 const int64_t *items, const float *values, int64_t n,
+                 int64_t *n_ignored);
+  /* 1 if cold-start pairs are to be left out of scores ("drop"). */
+  int (*drops_cold)(const void *params);
+} clearn__recommender_ops;
 
 typedef struct clearn__estimator_type {
   const char *name;    /* kind, e.g. "ridge" */
@@ -197,6 +259,9 @@ typedef struct clearn__estimator_type {
   int (*save)(const void *model, hid_t group);
   int (*load)(hid_t group, void **model);
   void (*model_free)(void *model);
+  /* Recommender slots, or NULL for supervised kinds (whose fit, predict and
+   * n_features slots above are then NULL for recommenders). */
+  const clearn__recommender_ops *rec;
 } clearn__estimator_type;
 
 /* registry.c */
@@ -208,6 +273,7 @@ struct clearn_estimator {
   void *params; /* type->params_size bytes */
   void *model;  /* NULL until fitted */
   char **range_text; /* per parameter, built at create */
+  clearn__progress progress;
   char errmsg[512];
 };
 

@@ -6,6 +6,9 @@
  *   matrix.h     dense and CSR containers (owned storage vs borrowed views)
  *   estimator.h  the generic estimator: params, fit, predict, score,
  *                fitted attributes, save/load to HDF5
+ *   ratings.h    (user, item, rating) data: loaders, splits, generator
+ *   recommender.h  recommender calls (ALS): fit on ratings, predict
+ *                pairs, recommend, similar items, fold-in, metrics
  *
  * The distributed (MPI) part has its own header, clearn/clearn_mpi.h, and
  * its own library (CMake target clearn::clearn_mpi, pkg-config clearn-mpi).
@@ -16,5 +19,7 @@
 #include "clearn/core.h"
 #include "clearn/matrix.h"
 #include "clearn/estimator.h"
+#include "clearn/ratings.h"
+#include "clearn/recommender.h"
 
 #endif /* CLEARN_CLEARN_H */
