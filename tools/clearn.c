@@ -372,8 +372,8 @@ static int cmd_info(const char *path) {
   char buf[128];
   int rc = clearn_estimator_load(path, NULL, &est);
   if (rc) return fail(rc, "info");
-  printf("%s: %s model (clearn %s file schema)\n", path,
-         clearn_estimator_kind(est), clearn_version_string());
+  printf("%s: %s model (%s)\n", path, clearn_estimator_kind(est),
+         clearn_estimator_is_fitted(est) ? "fitted" : "not fitted");
   printf("parameters:\n");
   for (int i = 0; i < clearn_estimator_param_count(est); i++) {
     const char *name;
