@@ -64,6 +64,53 @@ int clearn__dgemv_t(int64_t n, int64_t m, double alpha, const double *A,
   return CLEARN_OK;
 }
 
+int clearn__ssyrk_tn(int64_t n, int64_t p, float alpha, const float *A,
+                     int64_t lda, float beta, float *C) {
+  CHECK_DIMS("ssyrk", n, p, lda);
+  if (p == 0) return CLEARN_OK;
+  cblas_ssyrk(CblasRowMajor, CblasUpper, CblasTrans, (int)p, (int)n, alpha, A,
+              (int)lda, beta, C, (int)p);
+  return CLEARN_OK;
+}
+
+int clearn__sgemm_nt(int64_t m, int64_t k, int64_t p, float alpha,
+                     const float *A, int64_t lda, const float *B, int64_t ldb,
+                     float beta, float *C) {
+  CHECK_DIMS("sgemm", m, k, p);
+  CHECK_DIMS("sgemm", lda, ldb, 0);
+  if (m == 0 || k == 0) return CLEARN_OK;
+  cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)m, (int)k, (int)p,
+              alpha, A, (int)lda, B, (int)ldb, beta, C, (int)k);
+  return CLEARN_OK;
+}
+
+int clearn__sgemv_t(int64_t n, int64_t m, float alpha, const float *A,
+                    int64_t lda, const float *x, float beta, float *y) {
+  CHECK_DIMS("sgemv", n, m, lda);
+  if (m == 0) return CLEARN_OK;
+  cblas_sgemv(CblasRowMajor, CblasTrans, (int)n, (int)m, alpha, A, (int)lda, x,
+              1, beta, y, 1);
+  return CLEARN_OK;
+}
+
+int clearn__sgemv_n(int64_t n, int64_t m, float alpha, const float *A,
+                    int64_t lda, const float *x, float beta, float *y) {
+  CHECK_DIMS("sgemv", n, m, lda);
+  if (n == 0) return CLEARN_OK;
+  cblas_sgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m, alpha, A, (int)lda,
+              x, 1, beta, y, 1);
+  return CLEARN_OK;
+}
+
+int clearn__dgemv_n(int64_t n, int64_t m, double alpha, const double *A,
+                    int64_t lda, const double *x, double beta, double *y) {
+  CHECK_DIMS("dgemv", n, m, lda);
+  if (n == 0) return CLEARN_OK;
+  cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)n, (int)m, alpha, A, (int)lda,
+              x, 1, beta, y, 1);
+  return CLEARN_OK;
+}
+
 int clearn__dposv(int64_t p, int64_t k, double *S, double *B) {
   lapack_int info;
   CHECK_DIMS("dposv", p, k, 0);
@@ -128,3 +175,18 @@ int clearn_get_num_threads(void) {
 }
 
 int clearn__threads(void) { return clearn_get_num_threads(); }
+
+/* OpenBLAS's thread count is process-wide; a fit that runs its own
+ * parallel loop (OpenMP over ALS rows) calls BLAS from every worker and
+ * wants each call to stay on its calling thread.  Single-threaded calls
+ * also make every result independent of how many threads the backend
+ * would have used.  clearn_get_num_threads() is unaffected. */
+int clearn__blas_serial_begin(void) {
+  int prev = openblas_get_num_threads();
+  if (prev != 1) openblas_set_num_threads(1);
+  return prev;
+}
+
+void clearn__blas_serial_end(int prev) {
+  if (prev > 1) openblas_set_num_threads(prev);
+}

@@ -9,10 +9,12 @@
 
 #include "internal.h"
 
+extern const clearn__estimator_type clearn__als_type;
 extern const clearn__estimator_type clearn__linear_regression_type;
 extern const clearn__estimator_type clearn__ridge_type;
 
 static const clearn__estimator_type *const kinds[] = {
+    &clearn__als_type,
     &clearn__linear_regression_type,
     &clearn__ridge_type,
 };

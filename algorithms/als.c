@@ -1,0 +1,1679 @@
+/*
+ * als.c -- matrix factorization by alternating least squares (kind "als").
+ *
+ * Model: r_ui ~ x_u . y_i, plus mu + b_u + c_i with biases=true, where
+ * x_u (user factors) and y_i (item factors) have `rank` entries.  ALS fixes
+ * one side and solves every row of the other exactly (or by a few CG
+ * steps), then swaps; each half-iteration is a set of independent k x k
+ * ridge problems, one per row, which is what makes the method simple to
+ * run in parallel: OpenMP over rows, dynamic schedule, single-threaded BLAS
+ * inside (src/linalg.c switches OpenBLAS to one thread for the fit).
+ *
+ * Explicit feedback (Zhou et al. 2008, Spark's ALS):
+ *   min sum_(u,i) (r_ui - mu - b_u - c_i - x_u.y_i)^2
+ *       + reg (sum_u w_u (|x_u|^2 + b_u^2) + sum_i w_i (|y_i|^2 + c_i^2))
+ *   with w_u = n_u (the row's rating count; weighted_reg=true, ALS-WR) or 1.
+ *   Biases are solved with the factors by augmenting the row's unknowns
+ *   with a constant column: user u solves for [x_u; b_u] against design
+ *   rows [y_i, 1] and targets r_ui - mu - c_i (and symmetrically for
+ *   items), so they share the row's L2 penalty.  mu is the training mean,
+ *   fixed, not learned.
+ *
+ * Implicit feedback (Hu, Koren, Volinsky 2008): preference p_ui = 1 if
+ *   r_ui > 0 else 0, confidence c_ui = 1 + alpha |r_ui|, every (u, i) pair
+ *   counts (unrated ones with c = 1, p = 0):
+ *   min sum_(all u,i) c_ui (p_ui - x_u.y_i)^2 + reg (same L2 terms).
+ *   Row normal equations: (Y^T Y + sum_rated (c-1) y y^T + lam I) x =
+ *   sum_rated c p y; Y^T Y is computed once per half-iteration.  No biases.
+ *
+ * Row solve.  The rated rows of the other side are gathered into a
+ * contiguous n_u x k buffer; the Gram matrix is one SYRK on it (level-3
+ * BLAS in the factor dtype), the right-hand side one GEMV, and the k x k
+ * system is solved in float64 by Cholesky (its O(k^3) is small next to the
+ * SYRK's O(n_u k^2), and float32 Cholesky of a poorly conditioned Gram
+ * loses digits for nothing).  solver="cg" instead runs cg_steps conjugate
+ * gradient steps warm-started from the row's current value, never forming
+ * the Gram (A p = Y_u^T (w .* (Y_u p)) + Y^T Y p + lam p), as the
+ * `implicit` library does.  nonnegative=true solves each row's normal
+ * equations exactly under x >= 0 by the Lawson-Hanson active-set method
+ * (Spark uses an NNLS solver on the same normal equations); biases stay
+ * unconstrained.
+ *
+ * Determinism.  A row's solve reads only that row's ratings, the other
+ * side's factors, the shared Y^T Y and (for CG) the row's previous value,
+ * in a per-thread workspace of fixed alignment, with single-threaded BLAS:
+ * its result does not depend on which thread runs it, so 1 and k threads
+ * give bitwise identical factors.  Y^T Y is summed over fixed blocks of
+ * rows in block order, and the loss over rows in row order, for the same
+ * reason.  Initial factors are uniform in [0, 1/sqrt(rank)) from a
+ * counter-based hash of (seed, side, ORIGINAL id, column) (splitmix64's
+ * finalizer), so a row's start depends on nothing else:
+ *   key = mix(mix(mix(seed) ^ side) ^ id), side = 0x75736572 (users) or
+ *   0x6974656d (items); value_j = (mix(key + j) >> 11) 2^-53 / sqrt(rank).
+ * tests/als_ref.py reproduces it to check the updates against NumPy.
+ *
+ * Metrics per iteration: train_loss (the objective above divided by the
+ * number of training ratings), train_rmse and valid_rmse (predictions
+ * against the stored values, cold-start pairs of the validation set as the
+ * cold_start parameter says, exactly as clearn_estimator_score_ratings),
+ * seconds (wall time of the iteration including the metrics).
+ *
+ * The model keeps, beside factors and id maps, each user's training items
+ * (for recommend's default exclusion).  Users live in the order of their
+ * rows with a sorted index for lookup, so fold_in appends a new user in
+ * amortized O(n_users) instead of rebuilding every array.
+ */
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include "internal.h"
+
+/* linalg.c wrappers not (yet) declared in internal.h. */
+int clearn__ssyrk_tn(int64_t n, int64_t p, float alpha, const float *A,
+                     int64_t lda, float beta, float *C);
+int clearn__sgemm_nt(int64_t m, int64_t k, int64_t p, float alpha,
+                     const float *A, int64_t lda, const float *B, int64_t ldb,
+                     float beta, float *C);
+int clearn__sgemv_t(int64_t n, int64_t m, float alpha, const float *A,
+                    int64_t lda, const float *x, float beta, float *y);
+int clearn__sgemv_n(int64_t n, int64_t m, float alpha, const float *A,
+                    int64_t lda, const float *x, float beta, float *y);
+int clearn__dgemv_n(int64_t n, int64_t m, double alpha, const double *A,
+                    int64_t lda, const double *x, double beta, double *y);
+int clearn__blas_serial_begin(void);
+void clearn__blas_serial_end(int prev);
+
+/* ---- parameters ---------------------------------------------------------- */
+
+enum { SOLVER_CHOLESKY = 0, SOLVER_CG = 1 };
+enum { DT_F32 = 0, DT_F64 = 1 };
+enum { COLD_NAN = 0, COLD_DROP = 1, COLD_MEAN = 2 };
+
+typedef struct {
+  int64_t rank;
+  double reg;
+  int64_t max_iter;
+  double tol;
+  int64_t seed;
+  int implicit;
+  double alpha;
+  int weighted_reg;
+  int biases;
+  int solver;
+  int64_t cg_steps;
+  int nonnegative;
+  int64_t num_threads;
+  int dtype;
+  int cold_start;
+} als_params;
+
+#define INF (1.0 / 0.0)
+
+static const clearn__param_spec als_param_specs[] = {
+    {"rank", CLEARN_PARAM_INT, offsetof(als_params, rank), "10", 1, INF, 0, 1,
+     NULL, "number of latent factors"},
+    {"reg", CLEARN_PARAM_DOUBLE, offsetof(als_params, reg), "0.1", 0, INF, 0,
+     1, NULL,
+     "L2 regularization (times each row's rating count if weighted_reg)"},
+    {"max_iter", CLEARN_PARAM_INT, offsetof(als_params, max_iter), "10", 1,
+     INF, 0, 1, NULL, "number of ALS iterations (users then items)"},
+    {"tol", CLEARN_PARAM_DOUBLE, offsetof(als_params, tol), "0", 0, INF, 0, 1,
+     NULL,
+     "stop when the train loss changes by <= tol relative (0: run max_iter)"},
+    {"seed", CLEARN_PARAM_INT, offsetof(als_params, seed), "0", 0, INF, 0, 1,
+     NULL, "seed of the initial factors (each row from seed and its id)"},
+    {"implicit", CLEARN_PARAM_BOOL, offsetof(als_params, implicit), "false",
+     0, 1, 0, 0, NULL,
+     "implicit feedback (Hu-Koren-Volinsky): confidence 1 + alpha |r|"},
+    {"alpha", CLEARN_PARAM_DOUBLE, offsetof(als_params, alpha), "1.0", 0, INF,
+     0, 1, NULL, "implicit feedback: confidence slope"},
+    {"weighted_reg", CLEARN_PARAM_BOOL, offsetof(als_params, weighted_reg),
+     "true", 0, 1, 0, 0, NULL,
+     "scale reg by each row's rating count (ALS-WR, as Spark)"},
+    {"biases", CLEARN_PARAM_BOOL, offsetof(als_params, biases), "false", 0, 1,
+     0, 0, NULL,
+     "model global mean + user and item biases (explicit feedback only)"},
+    {"solver", CLEARN_PARAM_STRING, offsetof(als_params, solver), "cholesky",
+     0, 0, 0, 0, "cholesky|cg",
+     "row solver: exact Cholesky, or cg_steps warm-started CG steps"},
+    {"cg_steps", CLEARN_PARAM_INT, offsetof(als_params, cg_steps), "3", 1,
+     INF, 0, 1, NULL, "conjugate gradient steps per row (solver=cg)"},
+    {"nonnegative", CLEARN_PARAM_BOOL, offsetof(als_params, nonnegative),
+     "false", 0, 1, 0, 0, NULL,
+     "non-negative factors (exact active-set NNLS per row)"},
+    {"num_threads", CLEARN_PARAM_INT, offsetof(als_params, num_threads), "0",
+     0, 4096, 0, 0, NULL,
+     "threads for the row updates (0: clearn_get_num_threads())"},
+    {"dtype", CLEARN_PARAM_STRING, offsetof(als_params, dtype), "float32", 0,
+     0, 0, 0, "float32|float64", "element type of the factors"},
+    {"cold_start", CLEARN_PARAM_STRING, offsetof(als_params, cold_start),
+     "nan", 0, 0, 0, 0, "nan|drop|mean",
+     "unseen user or item: NaN, NaN left out of scores, or mean + bias"},
+};
+
+static const char *const als_attrs[] = {
+    "user_factors", "item_factors", "user_ids",    "item_ids", "user_bias",
+    "item_bias",    "global_mean",  "history",     "n_iter"};
+
+static int als_check(const void *params) {
+  const als_params *p = params;
+  if (p->implicit && p->biases)
+    return clearn__err(CLEARN_EPARAM,
+                       "als: parameter 'biases' = true is not available with "
+                       "implicit = true (implicit feedback has no rating "
+                       "scale to bias)");
+  if (p->nonnegative && p->solver == SOLVER_CG)
+    return clearn__err(CLEARN_EPARAM,
+                       "als: parameter 'nonnegative' = true needs solver = "
+                       "cholesky (the NNLS row solve is exact)");
+  return CLEARN_OK;
+}
+
+static int als_threads(const als_params *p) {
+  return p->num_threads > 0 ? (int)p->num_threads : clearn__threads();
+}
+
+/* ---- model --------------------------------------------------------------- */
+
+#define HIST_COLS 4
+static const char *const hist_names[HIST_COLS] = {"train_loss", "train_rmse",
+                                                  "valid_rmse", "seconds"};
+
+typedef struct {
+  int64_t k;
+  clearn_dtype dt;
+  size_t es;
+  /* fit-time settings, kept so fold_in solves like the fit did */
+  int biased, implicit, weighted, nonneg;
+  double reg, alpha, mu;
+
+  int64_t n_users, cap_users;
+  int64_t *user_ids;    /* id of each row of U, ascending after fit */
+  int64_t *user_sorted; /* rows ordered by id, for lookup */
+  void *U;              /* cap_users x k */
+  double *ub;           /* cap_users, NULL unless biased */
+  int64_t *seen_start, *seen_len; /* cap_users: training items per user */
+  int32_t *seen;                  /* pool of item rows, sorted per user */
+  int64_t seen_n, seen_cap;
+
+  int64_t n_items;
+  int64_t *item_ids; /* ascending */
+  void *V;           /* n_items x k */
+  double *ib;
+
+  int64_t n_iter;
+  double *history; /* n_iter x HIST_COLS */
+} als_model;
+
+static void als_model_free(void *model) {
+  als_model *m = model;
+  if (m == NULL) return;
+  free(m->user_ids);
+  free(m->user_sorted);
+  free(m->U);
+  free(m->ub);
+  free(m->seen_start);
+  free(m->seen_len);
+  free(m->seen);
+  free(m->item_ids);
+  free(m->V);
+  free(m->ib);
+  free(m->history);
+  free(m);
+}
+
+/* Allocate every array of a model with n_users / n_items rows (contents
+ * undefined except seen arrays, which are empty). */
+static int model_alloc(int64_t k, clearn_dtype dt, int biased, int64_t nu,
+                       int64_t ni, int64_t seen_cap, als_model **out) {
+  als_model *m = calloc(1, sizeof *m);
+  int64_t cu = nu > 0 ? nu : 1;
+  *out = NULL;
+  if (m == NULL) return clearn__err(CLEARN_ENOMEM, "als: out of memory");
+  m->k = k;
+  m->dt = dt;
+  m->es = clearn_dtype_size(dt);
+  m->biased = biased;
+  m->n_users = nu;
+  m->cap_users = cu;
+  m->n_items = ni;
+  m->seen_cap = seen_cap > 0 ? seen_cap : 1;
+  m->user_ids = clearn__malloc((size_t)cu, sizeof(int64_t));
+  m->user_sorted = clearn__malloc((size_t)cu, sizeof(int64_t));
+  m->U = clearn__malloc((size_t)cu * (size_t)k, m->es);
+  m->seen_start = clearn__calloc((size_t)cu, sizeof(int64_t));
+  m->seen_len = clearn__calloc((size_t)cu, sizeof(int64_t));
+  m->seen = clearn__malloc((size_t)m->seen_cap, sizeof(int32_t));
+  m->item_ids = clearn__malloc((size_t)(ni > 0 ? ni : 1), sizeof(int64_t));
+  m->V = clearn__malloc((size_t)(ni > 0 ? ni : 1) * (size_t)k, m->es);
+  if (biased) {
+    m->ub = clearn__calloc((size_t)cu, sizeof(double));
+    m->ib = clearn__calloc((size_t)(ni > 0 ? ni : 1), sizeof(double));
+  }
+  if (!m->user_ids || !m->user_sorted || !m->U || !m->seen_start ||
+      !m->seen_len || !m->seen || !m->item_ids || !m->V ||
+      (biased && (!m->ub || !m->ib))) {
+    als_model_free(m);
+    return clearn__err(CLEARN_ENOMEM,
+                       "als: cannot allocate a model of %lld users, %lld "
+                       "items and rank %lld",
+                       (long long)nu, (long long)ni, (long long)k);
+  }
+  *out = m;
+  return CLEARN_OK;
+}
+
+/* Row of user_id in U, or -1. */
+static int64_t user_row(const als_model *m, int64_t id) {
+  int64_t lo = 0, hi = m->n_users;
+  while (lo < hi) {
+    int64_t mid = lo + (hi - lo) / 2;
+    if (m->user_ids[m->user_sorted[mid]] < id)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  return lo < m->n_users && m->user_ids[m->user_sorted[lo]] == id
+             ? m->user_sorted[lo]
+             : -1;
+}
+
+static int64_t item_row(const als_model *m, int64_t id) {
+  return clearn__id_lookup(m->item_ids, m->n_items, id);
+}
+
+/* ---- element helpers over the factor dtype ------------------------------- */
+
+static double dot_dt(const void *a, const void *b, int64_t k, clearn_dtype dt) {
+  double s = 0;
+  int64_t j;
+  if (dt == CLEARN_FLOAT32) {
+    const float *x = a, *y = b;
+    for (j = 0; j < k; j++) s += (double)x[j] * (double)y[j];
+  } else {
+    const double *x = a, *y = b;
+    for (j = 0; j < k; j++) s += x[j] * y[j];
+  }
+  return s;
+}
+
+static double elem(const void *a, clearn_dtype dt, int64_t j) {
+  return dt == CLEARN_FLOAT32 ? (double)((const float *)a)[j]
+                              : ((const double *)a)[j];
+}
+
+static void to_f64(const void *src, clearn_dtype dt, int64_t n, double *dst) {
+  int64_t j;
+  if (dt == CLEARN_FLOAT32)
+    for (j = 0; j < n; j++) dst[j] = ((const float *)src)[j];
+  else
+    memcpy(dst, src, (size_t)n * sizeof(double));
+}
+
+static void from_f64(const double *src, int64_t n, void *dst, clearn_dtype dt) {
+  int64_t j;
+  if (dt == CLEARN_FLOAT32)
+    for (j = 0; j < n; j++) ((float *)dst)[j] = (float)src[j];
+  else
+    memcpy(dst, src, (size_t)n * sizeof(double));
+}
+
+static void *row_ptr(const void *M, int64_t row, int64_t k, size_t es) {
+  return (char *)M + (size_t)row * (size_t)k * es;
+}
+
+/* C (p x p, upper) = A^T A, A n x p row-major (lda). */
+static int syrk_dt(clearn_dtype dt, int64_t n, int64_t p, const void *A,
+                   int64_t lda, void *C) {
+  return dt == CLEARN_FLOAT32
+             ? clearn__ssyrk_tn(n, p, 1.0f, A, lda, 0.0f, C)
+             : clearn__dsyrk_tn(n, p, 1.0, A, lda, 0.0, C);
+}
+
+/* y (m) = A^T x, A n x m (lda). */
+static int gemv_t_dt(clearn_dtype dt, int64_t n, int64_t m, const void *A,
+                     int64_t lda, const void *x, void *y) {
+  return dt == CLEARN_FLOAT32
+             ? clearn__sgemv_t(n, m, 1.0f, A, lda, x, 0.0f, y)
+             : clearn__dgemv_t(n, m, 1.0, A, lda, x, 0.0, y);
+}
+
+/* y (n) = A x, A n x m (lda). */
+static int gemv_n_dt(clearn_dtype dt, int64_t n, int64_t m, const void *A,
+                     int64_t lda, const void *x, void *y) {
+  return dt == CLEARN_FLOAT32
+             ? clearn__sgemv_n(n, m, 1.0f, A, lda, x, 0.0f, y)
+             : clearn__dgemv_n(n, m, 1.0, A, lda, x, 0.0, y);
+}
+
+/* ---- deterministic initialization ---------------------------------------- */
+
+static uint64_t mix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ULL;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+  return z ^ (z >> 31);
+}
+
+#define SIDE_USERS 0x75736572ULL
+#define SIDE_ITEMS 0x6974656dULL
+
+static void init_rows(void *F, const int64_t *ids, int64_t n, int64_t k,
+                      clearn_dtype dt, uint64_t seed, uint64_t side, int nt) {
+  double scale = 1.0 / sqrt((double)k);
+  uint64_t base = mix64(mix64(seed) ^ side);
+  int64_t r;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (r = 0; r < n; r++) {
+    uint64_t key = mix64(base ^ (uint64_t)ids[r]);
+    int64_t j;
+    for (j = 0; j < k; j++) {
+      double v = (double)(mix64(key + (uint64_t)j) >> 11) * 0x1p-53 * scale;
+      if (dt == CLEARN_FLOAT32)
+        ((float *)F)[r * k + j] = (float)v;
+      else
+        ((double *)F)[r * k + j] = v;
+    }
+  }
+}
+
+/* ---- per-row solve ------------------------------------------------------- */
+
+typedef struct {
+  int64_t k, kp; /* rank; kp = k + 1 with biases (the constant column) */
+  clearn_dtype dt;
+  size_t es;
+  int implicit, weighted, cg, nonneg;
+  int64_t cg_steps;
+  double reg, alpha, mu;
+  const double *YtY; /* implicit: k x k, full */
+} als_cfg;
+
+/* Per-thread workspace, one 64-byte aligned block so every thread's
+ * buffers have the same alignment (BLAS kernels may sum in an order that
+ * depends on it). */
+typedef struct {
+  void *block;
+  void *Y;          /* cap x kp, dtype: gathered rows */
+  void *tv, *qv;    /* cap, dtype */
+  void *G;          /* kp x kp, dtype */
+  void *vT, *oT;    /* kp, dtype */
+  double *t, *wt;   /* cap: targets, implicit weights alpha |r| */
+  double *A, *S;    /* kp x kp */
+  double *z, *x, *r, *p, *Ap, *w, *s; /* kp */
+  int *P;           /* kp: NNLS passive set */
+} als_ws;
+
+static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
+
+static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
+  size_t kp = (size_t)c->kp, n = (size_t)(cap > 0 ? cap : 1), es = c->es;
+  size_t sizes[18], off = 0;
+  void **slots[18];
+  int i, ns = 0;
+  char *b;
+  memset(w, 0, sizeof *w);
+#define SLOT(ptr, bytes) (slots[ns] = (void **)&(ptr), sizes[ns++] = (bytes))
+  SLOT(w->Y, n * kp * es);
+  SLOT(w->tv, n * es);
+  SLOT(w->qv, n * es);
+  SLOT(w->G, kp * kp * es);
+  SLOT(w->vT, kp * es);
+  SLOT(w->oT, kp * es);
+  SLOT(w->t, n * sizeof(double));
+  SLOT(w->wt, n * sizeof(double));
+  SLOT(w->A, kp * kp * sizeof(double));
+  SLOT(w->S, kp * kp * sizeof(double));
+  SLOT(w->z, kp * sizeof(double));
+  SLOT(w->x, kp * sizeof(double));
+  SLOT(w->r, kp * sizeof(double));
+  SLOT(w->p, kp * sizeof(double));
+  SLOT(w->Ap, kp * sizeof(double));
+  SLOT(w->w, kp * sizeof(double));
+  SLOT(w->s, kp * sizeof(double));
+  SLOT(w->P, kp * sizeof(int));
+#undef SLOT
+  for (i = 0; i < ns; i++) off += align64(sizes[i]);
+  if (posix_memalign(&w->block, 64, off) != 0) {
+    w->block = NULL;
+    return CLEARN_ENOMEM;
+  }
+  b = w->block;
+  for (i = 0, off = 0; i < ns; i++) {
+    *slots[i] = b + off;
+    off += align64(sizes[i]);
+  }
+  return CLEARN_OK;
+}
+
+static void ws_free(als_ws *w) {
+  free(w->block);
+  w->block = NULL;
+}
+
+/* Solve S x = b (S p x p SPD, upper triangle used, destroyed). */
+static int chol_solve(int64_t p, double *S, double *b) {
+  return clearn__dposv(p, 1, S, b);
+}
+
+/* Lawson-Hanson NNLS on the normal equations: min 1/2 x^T A x - b^T x
+ * subject to x_j >= 0 for j < n_con (later entries are free).  A is p x p
+ * SPD with the upper triangle valid.  Solution in x. */
+static int nnls(int64_t p, int64_t n_con, const double *A, const double *b,
+                als_ws *w, double *x) {
+  int64_t i, j, it, max_it = 3 * p + 10;
+  double bmax = 0, tol;
+  int *P = w->P, rc;
+  double *S = w->S, *z = w->z, *g = w->w;
+  for (j = 0; j < p; j++) bmax = fmax(bmax, fabs(b[j]));
+  tol = 1e-12 * (1.0 + bmax);
+  for (j = 0; j < p; j++) {
+    x[j] = 0;
+    P[j] = j >= n_con; /* free variables are always passive */
+  }
+  for (it = 0; it < max_it; it++) {
+    int64_t add = -1, np;
+    double best = tol;
+    if (it > 0 || n_con < p) {
+      /* Solve on the passive set P (feasible step loop). */
+      for (;;) {
+        int feasible = 1;
+        double step = 1.0;
+        np = 0;
+        for (i = 0; i < p; i++)
+          if (P[i]) {
+            int64_t jj = 0;
+            for (j = 0; j < p; j++)
+              if (P[j]) {
+                S[np * p + jj] = A[i <= j ? i * p + j : j * p + i];
+                jj++;
+              }
+            z[np++] = b[i];
+          }
+        /* S is np x np with leading dimension p: compact it. */
+        for (i = 1; i < np; i++)
+          memmove(S + i * np, S + i * p, (size_t)np * sizeof(double));
+        if (np > 0 && (rc = chol_solve(np, S, z)) != CLEARN_OK) return rc;
+        /* Scatter z back to full length in g. */
+        for (i = p - 1, j = np - 1; i >= 0; i--) g[i] = P[i] ? z[j--] : 0.0;
+        for (i = 0; i < n_con; i++)
+          if (P[i] && g[i] <= 0) {
+            double den = x[i] - g[i], a = den > 0 ? x[i] / den : 0.0;
+            feasible = 0;
+            if (a < step) step = a;
+          }
+        if (feasible) {
+          memcpy(x, g, (size_t)p * sizeof(double));
+          break;
+        }
+        for (i = 0; i < p; i++) x[i] += step * (g[i] - x[i]);
+        for (i = 0; i < n_con; i++)
+          if (P[i] && x[i] <= 1e-15 * (1.0 + fabs(g[i]))) {
+            P[i] = 0;
+            x[i] = 0;
+          }
+        if (++it >= max_it) return CLEARN_OK;
+      }
+    }
+    /* Gradient of the objective's negative: g = b - A x. */
+    for (i = 0; i < p; i++) {
+      double s = b[i];
+      for (j = 0; j < p; j++) s -= A[i <= j ? i * p + j : j * p + i] * x[j];
+      g[i] = s;
+    }
+    for (i = 0; i < n_con; i++)
+      if (!P[i] && g[i] > best) {
+        best = g[i];
+        add = i;
+      }
+    if (add < 0) break;
+    P[add] = 1;
+  }
+  return CLEARN_OK;
+}
+
+/* out = A v for the row's normal matrix, without forming it:
+ * A = Y_u^T diag(w) Y_u + [Y^T Y] + lam I, w = 1 (explicit) or alpha |r|. */
+static void cg_apply(const als_cfg *c, als_ws *w, int64_t n, double lam,
+                     const double *v, double *out) {
+  int64_t kp = c->kp, i, j;
+  from_f64(v, kp, w->vT, c->dt);
+  gemv_n_dt(c->dt, n, kp, w->Y, kp, w->vT, w->qv);
+  if (c->implicit) {
+    to_f64(w->qv, c->dt, n, w->t);
+    for (i = 0; i < n; i++) w->t[i] *= w->wt[i];
+    from_f64(w->t, n, w->qv, c->dt);
+  }
+  gemv_t_dt(c->dt, n, kp, w->Y, kp, w->qv, w->oT);
+  to_f64(w->oT, c->dt, kp, out);
+  for (i = 0; i < kp; i++) {
+    double s = lam * v[i];
+    if (c->implicit)
+      for (j = 0; j < kp; j++) s += c->YtY[i * kp + j] * v[j];
+    out[i] += s;
+  }
+}
+
+static double dot_d(const double *a, const double *b, int64_t n) {
+  double s = 0;
+  int64_t i;
+  for (i = 0; i < n; i++) s += a[i] * b[i];
+  return s;
+}
+
+/* Conjugate gradient on A x = b (b in w->z), warm-started from x. */
+static void cg_row(const als_cfg *c, als_ws *w, int64_t n, double lam,
+                   void *xrow, double *bias) {
+  int64_t kp = c->kp, i, it;
+  double *x = w->x, *r = w->r, *p = w->p, *Ap = w->Ap, rs, rsn;
+  to_f64(xrow, c->dt, c->k, x);
+  if (kp > c->k) x[c->k] = *bias;
+  cg_apply(c, w, n, lam, x, Ap);
+  for (i = 0; i < kp; i++) p[i] = r[i] = w->z[i] - Ap[i];
+  rs = dot_d(r, r, kp);
+  for (it = 0; it < c->cg_steps && rs > 1e-30; it++) {
+    double pAp, a;
+    cg_apply(c, w, n, lam, p, Ap);
+    pAp = dot_d(p, Ap, kp);
+    if (!(pAp > 0)) break;
+    a = rs / pAp;
+    for (i = 0; i < kp; i++) {
+      x[i] += a * p[i];
+      r[i] -= a * Ap[i];
+    }
+    rsn = dot_d(r, r, kp);
+    for (i = 0; i < kp; i++) p[i] = r[i] + (rsn / rs) * p[i];
+    rs = rsn;
+  }
+  from_f64(x, c->k, xrow, c->dt);
+  if (kp > c->k) *bias = x[c->k];
+}
+
+/* Solve one row: its n ratings (idx into the other side, values val)
+ * against the other side's factors `other` (and biases obias, NULL unless
+ * biased).  xrow (k, dtype) and *bias are overwritten with the solution;
+ * CG reads them first as its warm start.  A pure function of its inputs. */
+static int solve_row(const als_cfg *c, als_ws *w, const int32_t *idx,
+                     const float *val, int64_t n, const void *other,
+                     const double *obias, void *xrow, double *bias) {
+  int64_t k = c->k, kp = c->kp, i, j;
+  double lam = c->reg * (c->weighted ? (double)n : 1.0);
+  int rc;
+  for (i = 0; i < n; i++) {
+    char *dst = (char *)w->Y + (size_t)(i * kp) * c->es;
+    memcpy(dst, row_ptr(other, idx[i], k, c->es), (size_t)k * c->es);
+    if (kp > k) {
+      if (c->dt == CLEARN_FLOAT32)
+        ((float *)dst)[k] = 1.0f;
+      else
+        ((double *)dst)[k] = 1.0;
+    }
+  }
+  for (i = 0; i < n; i++) {
+    double v = val[i];
+    if (c->implicit) {
+      w->wt[i] = c->alpha * fabs(v);
+      w->t[i] = v > 0 ? 1.0 + w->wt[i] : 0.0;
+    } else {
+      w->t[i] = kp > k ? v - c->mu - obias[idx[i]] : v;
+    }
+  }
+  from_f64(w->t, n, w->tv, c->dt);
+  if ((rc = gemv_t_dt(c->dt, n, kp, w->Y, kp, w->tv, w->oT)) != CLEARN_OK)
+    return rc;
+  to_f64(w->oT, c->dt, kp, w->z);
+  if (c->cg) {
+    cg_row(c, w, n, lam, xrow, bias);
+    return CLEARN_OK;
+  }
+  if (c->implicit) /* rows scaled by sqrt(c - 1) for the confidence term */
+    for (i = 0; i < n; i++) {
+      double s = sqrt(w->wt[i]);
+      if (c->dt == CLEARN_FLOAT32) {
+        float *y = (float *)w->Y + i * kp;
+        for (j = 0; j < kp; j++) y[j] = (float)(s * y[j]);
+      } else {
+        double *y = (double *)w->Y + i * kp;
+        for (j = 0; j < kp; j++) y[j] *= s;
+      }
+    }
+  if ((rc = syrk_dt(c->dt, n, kp, w->Y, kp, w->G)) != CLEARN_OK) return rc;
+  for (i = 0; i < kp; i++) {
+    for (j = i; j < kp; j++) {
+      double g = c->dt == CLEARN_FLOAT32 ? ((const float *)w->G)[i * kp + j]
+                                         : ((const double *)w->G)[i * kp + j];
+      if (c->implicit) g += c->YtY[i * kp + j];
+      w->A[i * kp + j] = g;
+    }
+    w->A[i * kp + i] += lam;
+  }
+  if (c->nonneg) {
+    memcpy(w->p, w->z, (size_t)kp * sizeof(double));
+    rc = nnls(kp, k, w->A, w->p, w, w->x);
+    if (rc == CLEARN_OK) memcpy(w->z, w->x, (size_t)kp * sizeof(double));
+  } else {
+    rc = chol_solve(kp, w->A, w->z);
+  }
+  if (rc != CLEARN_OK) return rc;
+  from_f64(w->z, k, xrow, c->dt);
+  if (kp > k) *bias = w->z[k];
+  return CLEARN_OK;
+}
+
+/* ---- whole-side operations ----------------------------------------------- */
+
+#define GRAM_BLOCK 4096
+
+/* G (k x k, full, float64) = F^T F over n rows: SYRK per fixed block of
+ * rows (in parallel), partial Grams summed in block order. */
+static int gram(const void *F, int64_t n, int64_t k, clearn_dtype dt, int nt,
+                double *G) {
+  int64_t nb = (n + GRAM_BLOCK - 1) / GRAM_BLOCK, b, i, j;
+  size_t es = clearn_dtype_size(dt);
+  void *part = clearn__malloc((size_t)(nb > 0 ? nb : 1) * (size_t)(k * k), es);
+  if (part == NULL) return clearn__err(CLEARN_ENOMEM, "als: out of memory");
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (b = 0; b < nb; b++) {
+    int64_t r0 = b * GRAM_BLOCK, rn = n - r0 < GRAM_BLOCK ? n - r0 : GRAM_BLOCK;
+    syrk_dt(dt, rn, k, row_ptr(F, r0, k, es), k,
+            (char *)part + (size_t)(b * k * k) * es);
+  }
+  memset(G, 0, (size_t)(k * k) * sizeof(double));
+  for (b = 0; b < nb; b++) {
+    const char *pb = (const char *)part + (size_t)(b * k * k) * es;
+    for (i = 0; i < k; i++)
+      for (j = i; j < k; j++)
+        G[i * k + j] += dt == CLEARN_FLOAT32
+                            ? (double)((const float *)pb)[i * k + j]
+                            : ((const double *)pb)[i * k + j];
+  }
+  for (i = 0; i < k; i++)
+    for (j = 0; j < i; j++) G[i * k + j] = G[j * k + i];
+  free(part);
+  return CLEARN_OK;
+}
+
+/* Update every row of one side in parallel.  On failure *bad is the
+ * smallest failing row (the same whatever the thread count). */
+static int half_step(const als_cfg *c, int nt, int64_t n_rows,
+                     const int64_t *ptr, const int32_t *idx, const float *val,
+                     const void *other, const double *obias, void *X,
+                     double *xbias, int64_t cap, int64_t *bad) {
+  int row_rc = CLEARN_OK, nomem = 0;
+  int64_t first_bad = n_rows;
+#pragma omp parallel num_threads(nt)
+  {
+    als_ws w;
+    int64_t r;
+    int wrc = ws_alloc(&w, c, cap);
+    if (wrc != CLEARN_OK) {
+#pragma omp atomic write
+      nomem = 1;
+    }
+#pragma omp for schedule(dynamic, 16)
+    for (r = 0; r < n_rows; r++) {
+      int e;
+      if (wrc != CLEARN_OK) continue;
+      e = solve_row(c, &w, idx + ptr[r], val + ptr[r], ptr[r + 1] - ptr[r],
+                    other, obias, row_ptr(X, r, c->k, c->es),
+                    xbias ? &xbias[r] : NULL);
+      if (e != CLEARN_OK) {
+#pragma omp critical
+        if (r < first_bad) {
+          first_bad = r;
+          row_rc = e;
+        }
+      }
+    }
+    ws_free(&w);
+  }
+  *bad = first_bad < n_rows ? first_bad : -1;
+  return nomem ? CLEARN_ENOMEM : row_rc;
+}
+
+/* Prediction for model rows u, i (either may be -1: cold start). */
+static double predict_rows(const als_model *m, int64_t u, int64_t i,
+                           int cold) {
+  if (u >= 0 && i >= 0) {
+    double s = dot_dt(row_ptr(m->U, u, m->k, m->es),
+                      row_ptr(m->V, i, m->k, m->es), m->k, m->dt);
+    if (m->biased) s += m->mu + m->ub[u] + m->ib[i];
+    return s;
+  }
+  if (cold != COLD_MEAN) return NAN;
+  return m->mu + (m->biased && u >= 0 ? m->ub[u] : 0.0) +
+         (m->biased && i >= 0 ? m->ib[i] : 0.0);
+}
+
+/* Objective (without the 1/nnz) and training sum of squared errors, over
+ * users then items, each row's terms summed in row order. */
+static int train_metrics(const als_model *m, const clearn_ratings *tr,
+                         const double *YtY, int nt, double *rowbuf,
+                         double *rowbuf2, double *loss, double *sse) {
+  int64_t u, i, k = m->k;
+  double total = 0, se = 0;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 64)
+  for (u = 0; u < m->n_users; u++) {
+    int64_t q, n = tr->u_ptr[u + 1] - tr->u_ptr[u];
+    const void *x = row_ptr(m->U, u, k, m->es);
+    double l = 0, e = 0, nx = dot_dt(x, x, k, m->dt), lam;
+    for (q = tr->u_ptr[u]; q < tr->u_ptr[u + 1]; q++) {
+      int64_t it = tr->u_idx[q];
+      double v = tr->u_val[q];
+      double s = dot_dt(x, row_ptr(m->V, it, k, m->es), k, m->dt);
+      double pr = m->biased ? s + m->mu + m->ub[u] + m->ib[it] : s;
+      e += (v - pr) * (v - pr);
+      if (m->implicit) {
+        double cf = 1.0 + m->alpha * fabs(v), pf = v > 0 ? 1.0 : 0.0;
+        l += cf * (pf - s) * (pf - s) - s * s;
+      }
+    }
+    if (m->implicit) {
+      /* unrated pairs: the sum over all items of s^2 = x^T (Y^T Y) x */
+      int64_t a, b;
+      for (a = 0; a < k; a++) {
+        double t = 0;
+        for (b = 0; b < k; b++) t += YtY[a * k + b] * elem(x, m->dt, b);
+        l += elem(x, m->dt, a) * t;
+      }
+    } else {
+      l = e;
+    }
+    lam = m->reg * (m->weighted ? (double)n : 1.0);
+    if (m->biased) nx += m->ub[u] * m->ub[u];
+    rowbuf[u] = l + lam * nx;
+    rowbuf2[u] = e;
+  }
+  for (u = 0; u < m->n_users; u++) {
+    total += rowbuf[u];
+    se += rowbuf2[u];
+  }
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (i = 0; i < m->n_items; i++) {
+    const void *y = row_ptr(m->V, i, k, m->es);
+    double n = (double)(tr->i_ptr[i + 1] - tr->i_ptr[i]);
+    double ny = dot_dt(y, y, k, m->dt);
+    if (m->biased) ny += m->ib[i] * m->ib[i];
+    rowbuf[i] = m->reg * (m->weighted ? n : 1.0) * ny;
+  }
+  for (i = 0; i < m->n_items; i++) total += rowbuf[i];
+  *loss = total;
+  *sse = se;
+  return CLEARN_OK;
+}
+
+/* RMSE on validation ratings (rows mapped to the model beforehand, -1 for
+ * unseen), with the cold_start policy. */
+static double valid_rmse(const als_model *m, const clearn_ratings *va,
+                         const int64_t *umap, const int64_t *imap, int cold,
+                         int nt, double *rowbuf, double *rowbuf2) {
+  int64_t u, used = 0;
+  double se = 0;
+  int any_nan = 0;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 64)
+  for (u = 0; u < va->n_users; u++) {
+    int64_t q, cnt = 0;
+    double e = 0;
+    for (q = va->u_ptr[u]; q < va->u_ptr[u + 1]; q++) {
+      double pr = predict_rows(m, umap[u], imap[va->u_idx[q]], cold);
+      if (isnan(pr) && cold == COLD_DROP) continue;
+      e += (pr - va->u_val[q]) * (pr - va->u_val[q]);
+      cnt++;
+    }
+    rowbuf[u] = e;
+    rowbuf2[u] = (double)cnt;
+  }
+  for (u = 0; u < va->n_users; u++) {
+    se += rowbuf[u];
+    used += (int64_t)rowbuf2[u];
+    any_nan |= isnan(rowbuf[u]);
+  }
+  if (any_nan || used == 0) return NAN;
+  return sqrt(se / (double)used);
+}
+
+static int64_t max_row(const int64_t *ptr, int64_t n) {
+  int64_t r, best = 0;
+  for (r = 0; r < n; r++)
+    if (ptr[r + 1] - ptr[r] > best) best = ptr[r + 1] - ptr[r];
+  return best;
+}
+
+static int fail_row(int rc, const char *side, int64_t id, double reg) {
+  if (rc == CLEARN_ENOMEM)
+    return clearn__err(CLEARN_ENOMEM, "als: out of memory for the row "
+                       "workspaces");
+  return clearn__err(rc,
+                     "als: %s %lld: the row's normal equations are not "
+                     "positive definite (reg = %g); use reg > 0",
+                     side, (long long)id, reg);
+}
+
+/* ---- fit ----------------------------------------------------------------- */
+
+static int als_fit(const void *params, const clearn_ratings *tr,
+                   const clearn_ratings *va, const clearn__progress *progress,
+                   void **out) {
+  const als_params *p = params;
+  als_model *m = NULL;
+  als_cfg c;
+  int nt = als_threads(p), blas_prev = -1, rc, stop = 0, converged = 0;
+  int64_t k = p->rank, u, it, cap, bad = -1, n_rows;
+  int64_t *umap = NULL, *imap = NULL;
+  double *YtY = NULL, *rb1 = NULL, *rb2 = NULL, prev_loss = NAN, sum = 0;
+  clearn_dtype dt = p->dtype == DT_F64 ? CLEARN_FLOAT64 : CLEARN_FLOAT32;
+
+  *out = NULL;
+  rc = model_alloc(k, dt, p->biases, tr->n_users, tr->n_items, tr->nnz, &m);
+  if (rc != CLEARN_OK) return rc;
+  m->implicit = p->implicit;
+  m->weighted = p->weighted_reg;
+  m->nonneg = p->nonnegative;
+  m->reg = p->reg;
+  m->alpha = p->alpha;
+  memcpy(m->user_ids, tr->user_ids, (size_t)tr->n_users * sizeof(int64_t));
+  memcpy(m->item_ids, tr->item_ids, (size_t)tr->n_items * sizeof(int64_t));
+  for (u = 0; u < tr->n_users; u++) {
+    m->user_sorted[u] = u;
+    m->seen_start[u] = tr->u_ptr[u];
+    m->seen_len[u] = tr->u_ptr[u + 1] - tr->u_ptr[u];
+  }
+  memcpy(m->seen, tr->u_idx, (size_t)tr->nnz * sizeof(int32_t));
+  m->seen_n = tr->nnz;
+  for (u = 0; u < tr->nnz; u++) sum += tr->u_val[u];
+  m->mu = sum / (double)tr->nnz;
+
+  n_rows = tr->n_users > tr->n_items ? tr->n_users : tr->n_items;
+  if (va && va->n_users > n_rows) n_rows = va->n_users;
+  m->history = clearn__malloc((size_t)p->max_iter * HIST_COLS, sizeof(double));
+  YtY = clearn__malloc((size_t)(k * k), sizeof(double));
+  rb1 = clearn__malloc((size_t)n_rows, sizeof(double));
+  rb2 = clearn__malloc((size_t)n_rows, sizeof(double));
+  if (va) {
+    umap = clearn__malloc((size_t)(va->n_users + 1), sizeof(int64_t));
+    imap = clearn__malloc((size_t)(va->n_items + 1), sizeof(int64_t));
+  }
+  if (!m->history || !YtY || !rb1 || !rb2 || (va && (!umap || !imap))) {
+    rc = clearn__err(CLEARN_ENOMEM, "als: out of memory");
+    goto cleanup;
+  }
+  if (va) {
+    for (u = 0; u < va->n_users; u++)
+      umap[u] = clearn__id_lookup(m->user_ids, m->n_users, va->user_ids[u]);
+    for (u = 0; u < va->n_items; u++)
+      imap[u] = clearn__id_lookup(m->item_ids, m->n_items, va->item_ids[u]);
+  }
+
+  c.k = k;
+  c.kp = k + (p->biases ? 1 : 0);
+  c.dt = dt;
+  c.es = m->es;
+  c.implicit = p->implicit;
+  c.weighted = p->weighted_reg;
+  c.cg = p->solver == SOLVER_CG;
+  c.nonneg = p->nonnegative;
+  c.cg_steps = p->cg_steps;
+  c.reg = p->reg;
+  c.alpha = p->alpha;
+  c.mu = m->mu;
+  c.YtY = YtY;
+  cap = max_row(tr->u_ptr, tr->n_users);
+  if (max_row(tr->i_ptr, tr->n_items) > cap)
+    cap = max_row(tr->i_ptr, tr->n_items);
+
+  blas_prev = clearn__blas_serial_begin();
+  init_rows(m->U, m->user_ids, m->n_users, k, dt, (uint64_t)p->seed,
+            SIDE_USERS, nt);
+  init_rows(m->V, m->item_ids, m->n_items, k, dt, (uint64_t)p->seed,
+            SIDE_ITEMS, nt);
+
+  for (it = 0; it < p->max_iter && !stop; it++) {
+    double t0 = omp_get_wtime(), loss, sse, *h;
+    if (p->implicit && (rc = gram(m->V, m->n_items, k, dt, nt, YtY)) != CLEARN_OK)
+      goto cleanup;
+    rc = half_step(&c, nt, tr->n_users, tr->u_ptr, tr->u_idx, tr->u_val,
+                   m->V, m->ib, m->U, m->ub, cap, &bad);
+    if (rc != CLEARN_OK) {
+      rc = fail_row(rc, "user", bad >= 0 ? m->user_ids[bad] : -1, p->reg);
+      goto cleanup;
+    }
+    if (p->implicit && (rc = gram(m->U, m->n_users, k, dt, nt, YtY)) != CLEARN_OK)
+      goto cleanup;
+    rc = half_step(&c, nt, tr->n_items, tr->i_ptr, tr->i_idx, tr->i_val,
+                   m->U, m->ub, m->V, m->ib, cap, &bad);
+    if (rc != CLEARN_OK) {
+      rc = fail_row(rc, "item", bad >= 0 ? m->item_ids[bad] : -1, p->reg);
+      goto cleanup;
+    }
+    if (p->implicit && (rc = gram(m->V, m->n_items, k, dt, nt, YtY)) != CLEARN_OK)
+      goto cleanup;
+    train_metrics(m, tr, YtY, nt, rb1, rb2, &loss, &sse);
+    loss /= (double)tr->nnz;
+    h = m->history + it * HIST_COLS;
+    h[0] = loss;
+    h[1] = sqrt(sse / (double)tr->nnz);
+    h[2] = va ? valid_rmse(m, va, umap, imap, p->cold_start, nt, rb1, rb2)
+              : NAN;
+    h[3] = omp_get_wtime() - t0;
+    m->n_iter = it + 1;
+    if (!isfinite(loss)) {
+      rc = clearn__err(CLEARN_ENUMERIC,
+                       "als: the training loss is not finite after "
+                       "iteration %lld; increase reg",
+                       (long long)(it + 1));
+      goto cleanup;
+    }
+    if (p->tol > 0 && it > 0 &&
+        fabs(prev_loss - loss) <= p->tol * fabs(prev_loss)) {
+      converged = 1;
+      stop = 1;
+    }
+    prev_loss = loss;
+    if (progress && progress->fn &&
+        progress->fn(progress->user_data, (int)(it + 1), hist_names, h,
+                     HIST_COLS) != 0)
+      stop = 1;
+  }
+  if (p->tol > 0 && !converged && !stop)
+    rc = clearn__err(CLEARN_ENOTCONVERGED,
+                     "als: the train loss still changed by more than tol = "
+                     "%g (relative) after max_iter = %lld iterations",
+                     p->tol, (long long)p->max_iter);
+  else
+    rc = CLEARN_OK;
+
+cleanup:
+  if (blas_prev >= 0) clearn__blas_serial_end(blas_prev);
+  free(YtY);
+  free(rb1);
+  free(rb2);
+  free(umap);
+  free(imap);
+  if (rc != CLEARN_OK && rc != CLEARN_ENOTCONVERGED) {
+    als_model_free(m);
+    m = NULL;
+  }
+  *out = m;
+  return rc;
+}
+
+/* ---- prediction and recommendation --------------------------------------- */
+
+static int als_predict_pairs(const void *params, const void *model,
+                             const int64_t *users, const int64_t *items,
+                             int64_t n, double *out) {
+  const als_params *p = params;
+  const als_model *m = model;
+  int64_t q;
+  int nt = n >= 4096 ? als_threads(p) : 1;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (q = 0; q < n; q++)
+    out[q] = predict_rows(m, user_row(m, users[q]), item_row(m, items[q]),
+                          p->cold_start);
+  return CLEARN_OK;
+}
+
+static int als_drops_cold(const void *params) {
+  return ((const als_params *)params)->cold_start == COLD_DROP;
+}
+
+typedef struct {
+  double s;
+  int64_t i;
+} scored;
+
+/* a ranks below b: lower score, or equal score and larger index. */
+static int worse(const scored *a, const scored *b) {
+  return a->s < b->s || (a->s == b->s && a->i > b->i);
+}
+
+static void sift_down(scored *h, int64_t n, int64_t at) {
+  for (;;) {
+    int64_t l = 2 * at + 1, r = l + 1, w = at;
+    scored t;
+    if (l < n && worse(&h[l], &h[w])) w = l;
+    if (r < n && worse(&h[r], &h[w])) w = r;
+    if (w == at) return;
+    t = h[at];
+    h[at] = h[w];
+    h[w] = t;
+    at = w;
+  }
+}
+
+/* Top-k of s[0..n) skipping NaN, best first (ties: smaller index first)
+ * into ids (mapped through id_of) and sc; unused slots -1 / NaN.  heap has
+ * room for k entries. */
+static void top_k(const double *s, int64_t n, int64_t k, const int64_t *id_of,
+                  scored *heap, int64_t *ids, double *sc) {
+  int64_t j, h = 0, kk = k < n ? k : n;
+  for (j = 0; j < n && kk > 0; j++) {
+    scored e;
+    if (isnan(s[j])) continue;
+    e.s = s[j];
+    e.i = j;
+    if (h < kk) {
+      int64_t at = h++;
+      heap[at] = e;
+      while (at > 0 && worse(&heap[at], &heap[(at - 1) / 2])) {
+        scored t = heap[at];
+        heap[at] = heap[(at - 1) / 2];
+        heap[(at - 1) / 2] = t;
+        at = (at - 1) / 2;
+      }
+    } else if (worse(&heap[0], &e)) {
+      heap[0] = e;
+      sift_down(heap, h, 0);
+    }
+  }
+  for (j = h; j < k; j++) {
+    ids[j] = -1;
+    if (sc) sc[j] = NAN;
+  }
+  /* Pop the worst to the back: the array ends up best first. */
+  while (h > 0) {
+    scored t = heap[0];
+    heap[0] = heap[--h];
+    sift_down(heap, h, 0);
+    ids[h] = id_of[t.i];
+    if (sc) sc[h] = t.s;
+  }
+}
+
+#define REC_BLOCK 64
+
+static int als_recommend(const void *params, const void *model,
+                         const int64_t *users, int64_t n_users, int64_t k,
+                         const clearn_ratings *exclude, int64_t *items,
+                         double *scores) {
+  const als_params *p = params;
+  const als_model *m = model;
+  int64_t ni = m->n_items, b0, kh = k < ni ? k : ni;
+  int nt = als_threads(p), rc = CLEARN_OK;
+  int64_t rows[REC_BLOCK], pos[REC_BLOCK];
+  void *Ub = clearn__malloc((size_t)(REC_BLOCK * m->k), m->es);
+  void *S = clearn__malloc((size_t)REC_BLOCK * (size_t)(ni > 0 ? ni : 1), m->es);
+  double *ds = clearn__malloc((size_t)nt * (size_t)(ni > 0 ? ni : 1),
+                              sizeof(double));
+  scored *heaps = clearn__malloc((size_t)nt * (size_t)(kh > 0 ? kh : 1),
+                                 sizeof(scored));
+  if (!Ub || !S || !ds || !heaps) {
+    rc = clearn__err(CLEARN_ENOMEM, "als: recommend: out of memory for %lld "
+                     "items", (long long)ni);
+    goto cleanup;
+  }
+  for (b0 = 0; b0 < n_users; b0 += REC_BLOCK) {
+    int64_t nb = n_users - b0 < REC_BLOCK ? n_users - b0 : REC_BLOCK, j, nk = 0;
+    for (j = 0; j < nb; j++) {
+      rows[j] = user_row(m, users[b0 + j]);
+      pos[j] = rows[j] >= 0 ? nk++ : -1;
+      if (rows[j] >= 0)
+        memcpy(row_ptr(Ub, pos[j], m->k, m->es),
+               row_ptr(m->U, rows[j], m->k, m->es), (size_t)m->k * m->es);
+    }
+    if (nk > 0) {
+      rc = m->dt == CLEARN_FLOAT32
+               ? clearn__sgemm_nt(nk, ni, m->k, 1.0f, Ub, m->k, m->V, m->k,
+                                  0.0f, S)
+               : clearn__dgemm_nt(nk, ni, m->k, 1.0, Ub, m->k, m->V, m->k,
+                                  0.0, S);
+      if (rc != CLEARN_OK) goto cleanup;
+    }
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+    for (j = 0; j < nb; j++) {
+      int tid = omp_get_thread_num();
+      double *d = ds + (size_t)tid * (size_t)ni;
+      int64_t *out_i = items + (b0 + j) * k, q, r = rows[j];
+      double *out_s = scores ? scores + (b0 + j) * k : NULL;
+      if (r < 0) {
+        for (q = 0; q < k; q++) {
+          out_i[q] = -1;
+          if (out_s) out_s[q] = NAN;
+        }
+        continue;
+      }
+      to_f64(row_ptr(S, pos[j], ni, m->es), m->dt, ni, d);
+      if (m->biased)
+        for (q = 0; q < ni; q++) d[q] += m->mu + m->ub[r] + m->ib[q];
+      if (exclude == NULL) {
+        const int32_t *ex = m->seen + m->seen_start[r];
+        for (q = 0; q < m->seen_len[r]; q++) d[ex[q]] = NAN;
+      } else {
+        int64_t eu = clearn__id_lookup(exclude->user_ids, exclude->n_users,
+                                       users[b0 + j]);
+        for (q = eu >= 0 ? exclude->u_ptr[eu] : 0;
+             eu >= 0 && q < exclude->u_ptr[eu + 1]; q++) {
+          int64_t mi = item_row(m, exclude->item_ids[exclude->u_idx[q]]);
+          if (mi >= 0) d[mi] = NAN;
+        }
+      }
+      top_k(d, ni, k, m->item_ids, heaps + (size_t)tid * (size_t)kh, out_i,
+            out_s);
+    }
+  }
+cleanup:
+  free(Ub);
+  free(S);
+  free(ds);
+  free(heaps);
+  return rc;
+}
+
+static int als_similar_items(const void *params, const void *model,
+                             int64_t item, int64_t k, int64_t *items,
+                             double *scores) {
+  const als_model *m = model;
+  int64_t ni = m->n_items, q, j, src = item_row(m, item);
+  int64_t kh = k < ni ? k : ni;
+  void *dots = clearn__malloc((size_t)(ni > 0 ? ni : 1), m->es);
+  double *d = clearn__malloc((size_t)(ni > 0 ? ni : 1), sizeof(double));
+  scored *heap = clearn__malloc((size_t)(kh > 0 ? kh : 1), sizeof(scored));
+  double nq;
+  int rc = CLEARN_OK;
+  (void)params;
+  if (!dots || !d || !heap) {
+    rc = clearn__err(CLEARN_ENOMEM, "als: similar_items: out of memory");
+    goto cleanup;
+  }
+  if (src < 0) {
+    for (q = 0; q < k; q++) {
+      items[q] = -1;
+      if (scores) scores[q] = NAN;
+    }
+    goto cleanup;
+  }
+  rc = gemv_n_dt(m->dt, ni, m->k, m->V, m->k, row_ptr(m->V, src, m->k, m->es),
+                 dots);
+  if (rc != CLEARN_OK) goto cleanup;
+  to_f64(dots, m->dt, ni, d);
+  nq = sqrt(dot_dt(row_ptr(m->V, src, m->k, m->es),
+                   row_ptr(m->V, src, m->k, m->es), m->k, m->dt));
+  for (j = 0; j < ni; j++) {
+    const void *y = row_ptr(m->V, j, m->k, m->es);
+    double nj = sqrt(dot_dt(y, y, m->k, m->dt));
+    d[j] = nj > 0 && nq > 0 ? d[j] / (nj * nq) : 0.0;
+  }
+  d[src] = NAN;
+  top_k(d, ni, k, m->item_ids, heap, items, scores);
+cleanup:
+  free(dots);
+  free(d);
+  free(heap);
+  return rc;
+}
+
+static int cmp_i32(const void *a, const void *b) {
+  int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+  return (x > y) - (x < y);
+}
+
+/* Room for one more user row (amortized doubling). */
+static int grow_users(als_model *m) {
+  int64_t cap = m->cap_users * 2;
+  int64_t *ids, *srt, *st, *ln;
+  void *U;
+  double *ub = NULL;
+  if (m->n_users < m->cap_users) return CLEARN_OK;
+  ids = realloc(m->user_ids, (size_t)cap * sizeof(int64_t));
+  if (ids) m->user_ids = ids;
+  srt = realloc(m->user_sorted, (size_t)cap * sizeof(int64_t));
+  if (srt) m->user_sorted = srt;
+  st = realloc(m->seen_start, (size_t)cap * sizeof(int64_t));
+  if (st) m->seen_start = st;
+  ln = realloc(m->seen_len, (size_t)cap * sizeof(int64_t));
+  if (ln) m->seen_len = ln;
+  U = realloc(m->U, (size_t)cap * (size_t)m->k * m->es);
+  if (U) m->U = U;
+  if (m->biased) {
+    ub = realloc(m->ub, (size_t)cap * sizeof(double));
+    if (ub) m->ub = ub;
+  }
+  if (!ids || !srt || !st || !ln || !U || (m->biased && !ub))
+    return clearn__err(CLEARN_ENOMEM, "als: fold_in: out of memory");
+  m->cap_users = cap;
+  return CLEARN_OK;
+}
+
+static int als_fold_in(const void *params, void *model, int64_t user_id,
+                       const int64_t *items, const float *values, int64_t n,
+                       int64_t *n_ignored) {
+  als_model *m = model;
+  als_cfg c;
+  als_ws w;
+  int32_t *idx = NULL;
+  float *val = NULL;
+  double *YtY = NULL, bias = 0;
+  void *x = NULL;
+  int64_t q, nk = 0, row, need;
+  int rc = CLEARN_OK, have_ws = 0;
+  (void)params;
+  memset(&w, 0, sizeof w);
+  idx = clearn__malloc((size_t)(n > 0 ? n : 1), sizeof(int32_t));
+  val = clearn__malloc((size_t)(n > 0 ? n : 1), sizeof(float));
+  x = clearn__calloc((size_t)m->k, m->es);
+  if (!idx || !val || !x) {
+    rc = clearn__err(CLEARN_ENOMEM, "als: fold_in: out of memory");
+    goto cleanup;
+  }
+  for (q = 0; q < n; q++) {
+    int64_t i = item_row(m, items[q]);
+    if (!isfinite(values[q])) {
+      rc = clearn__err(CLEARN_ENUMERIC,
+                       "als: fold_in: value %lld (item %lld) is not finite",
+                       (long long)q, (long long)items[q]);
+      goto cleanup;
+    }
+    if (i < 0) continue;
+    idx[nk] = (int32_t)i;
+    val[nk++] = values[q];
+  }
+  if (n_ignored) *n_ignored = n - nk;
+  c.k = m->k;
+  c.kp = m->k + (m->biased ? 1 : 0);
+  c.dt = m->dt;
+  c.es = m->es;
+  c.implicit = m->implicit;
+  c.weighted = m->weighted;
+  c.cg = 0; /* exact solve: fold_in has no previous value to warm-start */
+  c.nonneg = m->nonneg;
+  c.cg_steps = 0;
+  c.reg = m->reg;
+  c.alpha = m->alpha;
+  c.mu = m->mu;
+  c.YtY = NULL;
+  if (nk > 0) {
+    if (m->implicit) {
+      YtY = clearn__malloc((size_t)(m->k * m->k), sizeof(double));
+      if (YtY == NULL) {
+        rc = clearn__err(CLEARN_ENOMEM, "als: fold_in: out of memory");
+        goto cleanup;
+      }
+      if ((rc = gram(m->V, m->n_items, m->k, m->dt, 1, YtY)) != CLEARN_OK)
+        goto cleanup;
+      c.YtY = YtY;
+    }
+    if (ws_alloc(&w, &c, nk) != CLEARN_OK) {
+      rc = clearn__err(CLEARN_ENOMEM, "als: fold_in: out of memory");
+      goto cleanup;
+    }
+    have_ws = 1;
+    rc = solve_row(&c, &w, idx, val, nk, m->V, m->ib, x, &bias);
+    if (rc != CLEARN_OK) {
+      rc = fail_row(rc, "user", user_id, m->reg);
+      goto cleanup;
+    }
+  }
+  /* The user's items, sorted, go to the end of the pool. */
+  qsort(idx, (size_t)nk, sizeof(int32_t), cmp_i32);
+  need = m->seen_n + nk;
+  if (need > m->seen_cap) {
+    int64_t cap = m->seen_cap * 2 > need ? m->seen_cap * 2 : need;
+    int32_t *s = realloc(m->seen, (size_t)cap * sizeof(int32_t));
+    if (s == NULL) {
+      rc = clearn__err(CLEARN_ENOMEM, "als: fold_in: out of memory");
+      goto cleanup;
+    }
+    m->seen = s;
+    m->seen_cap = cap;
+  }
+  row = user_row(m, user_id);
+  if (row < 0) {
+    int64_t lo = 0, hi = m->n_users;
+    if ((rc = grow_users(m)) != CLEARN_OK) goto cleanup;
+    while (lo < hi) { /* insertion point in the sorted index */
+      int64_t mid = lo + (hi - lo) / 2;
+      if (m->user_ids[m->user_sorted[mid]] < user_id)
+        lo = mid + 1;
+      else
+        hi = mid;
+    }
+    row = m->n_users++;
+    memmove(m->user_sorted + lo + 1, m->user_sorted + lo,
+            (size_t)(row - lo) * sizeof(int64_t));
+    m->user_sorted[lo] = row;
+    m->user_ids[row] = user_id;
+  }
+  memcpy(row_ptr(m->U, row, m->k, m->es), x, (size_t)m->k * m->es);
+  if (m->biased) m->ub[row] = bias;
+  if (nk > 0) memcpy(m->seen + m->seen_n, idx, (size_t)nk * sizeof(int32_t));
+  m->seen_start[row] = m->seen_n;
+  m->seen_len[row] = nk;
+  m->seen_n += nk;
+cleanup:
+  if (have_ws) ws_free(&w);
+  free(idx);
+  free(val);
+  free(x);
+  free(YtY);
+  return rc;
+}
+
+/* ---- attributes and persistence ------------------------------------------ */
+
+static int copy_out(const void *src, int64_t rows, int64_t cols,
+                    clearn_dtype dt, clearn_matrix **out) {
+  int rc = clearn_matrix_create(rows, cols, dt, out);
+  if (rc == CLEARN_OK && rows * cols > 0)
+    memcpy((*out)->data, src, (size_t)(rows * cols) * clearn_dtype_size(dt));
+  return rc;
+}
+
+static int als_get_attr(const void *model, const char *name,
+                        clearn_matrix **out) {
+  const als_model *m = model;
+  if (strcmp(name, "user_factors") == 0)
+    return copy_out(m->U, m->n_users, m->k, m->dt, out);
+  if (strcmp(name, "item_factors") == 0)
+    return copy_out(m->V, m->n_items, m->k, m->dt, out);
+  if (strcmp(name, "user_ids") == 0)
+    return copy_out(m->user_ids, 1, m->n_users, CLEARN_INT64, out);
+  if (strcmp(name, "item_ids") == 0)
+    return copy_out(m->item_ids, 1, m->n_items, CLEARN_INT64, out);
+  if (strcmp(name, "global_mean") == 0)
+    return copy_out(&m->mu, 1, 1, CLEARN_FLOAT64, out);
+  if (strcmp(name, "history") == 0)
+    return copy_out(m->history, m->n_iter, HIST_COLS, CLEARN_FLOAT64, out);
+  if (strcmp(name, "n_iter") == 0)
+    return copy_out(&m->n_iter, 1, 1, CLEARN_INT64, out);
+  if (strcmp(name, "user_bias") == 0 || strcmp(name, "item_bias") == 0) {
+    if (!m->biased)
+      return clearn__err(CLEARN_EINVAL,
+                         "als: attribute '%s' exists only for a model fitted "
+                         "with biases = true",
+                         name);
+    return name[0] == 'u' ? copy_out(m->ub, 1, m->n_users, CLEARN_FLOAT64, out)
+                          : copy_out(m->ib, 1, m->n_items, CLEARN_FLOAT64, out);
+  }
+  return clearn__err(CLEARN_EINVAL, "als: unknown attribute '%s'", name);
+}
+
+/* /model layout (all 2-D datasets):
+ *   user_ids int64 1 x U, item_ids int64 1 x I (ascending),
+ *   user_factors, item_factors  U x k, I x k in the factor dtype,
+ *   user_bias, item_bias float64 1 x U, 1 x I (only with biases),
+ *   seen_ptr int64 1 x (U+1), seen_items int32 1 x nnz: each user's
+ *     training items as rows of item_ids (for recommend's exclusion),
+ *   history float64 n_iter x 4,
+ *   attributes: rank, dtype ("float32"|"float64"), biases, implicit,
+ *     weighted_reg, nonnegative, reg, alpha, global_mean, n_iter. */
+static int als_save(const void *model, hid_t g) {
+  const als_model *m = model;
+  int64_t *ptr = NULL, u;
+  int32_t *items = NULL;
+  int rc;
+  ptr = clearn__malloc((size_t)m->n_users + 1, sizeof(int64_t));
+  items = clearn__malloc((size_t)(m->seen_n > 0 ? m->seen_n : 1),
+                         sizeof(int32_t));
+  if (!ptr || !items) {
+    rc = clearn__err(CLEARN_ENOMEM, "als: save: out of memory");
+    goto cleanup;
+  }
+  ptr[0] = 0;
+  for (u = 0; u < m->n_users; u++) {
+    memcpy(items + ptr[u], m->seen + m->seen_start[u],
+           (size_t)m->seen_len[u] * sizeof(int32_t));
+    ptr[u + 1] = ptr[u] + m->seen_len[u];
+  }
+  rc = clearn__h5_write(g, "user_ids", m->user_ids, 1, m->n_users,
+                        CLEARN_INT64);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_write(g, "item_ids", m->item_ids, 1, m->n_items,
+                          CLEARN_INT64);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_write(g, "user_factors", m->U, m->n_users, m->k, m->dt);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_write(g, "item_factors", m->V, m->n_items, m->k, m->dt);
+  if (rc == CLEARN_OK && m->biased)
+    rc = clearn__h5_write(g, "user_bias", m->ub, 1, m->n_users, CLEARN_FLOAT64);
+  if (rc == CLEARN_OK && m->biased)
+    rc = clearn__h5_write(g, "item_bias", m->ib, 1, m->n_items, CLEARN_FLOAT64);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_write(g, "seen_ptr", ptr, 1, m->n_users + 1, CLEARN_INT64);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_write(g, "seen_items", items, 1, ptr[m->n_users],
+                          CLEARN_INT32);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_write(g, "history", m->history, m->n_iter, HIST_COLS,
+                          CLEARN_FLOAT64);
+  if (rc == CLEARN_OK) rc = clearn__h5_attr_write_i64(g, "rank", m->k);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_write_str(g, "dtype", m->dt == CLEARN_FLOAT32
+                                                   ? "float32"
+                                                   : "float64");
+  if (rc == CLEARN_OK) rc = clearn__h5_attr_write_i64(g, "biases", m->biased);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_write_i64(g, "implicit", m->implicit);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_write_i64(g, "weighted_reg", m->weighted);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_write_i64(g, "nonnegative", m->nonneg);
+  if (rc == CLEARN_OK) rc = clearn__h5_attr_write_f64(g, "reg", m->reg);
+  if (rc == CLEARN_OK) rc = clearn__h5_attr_write_f64(g, "alpha", m->alpha);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_write_f64(g, "global_mean", m->mu);
+  if (rc == CLEARN_OK) rc = clearn__h5_attr_write_i64(g, "n_iter", m->n_iter);
+cleanup:
+  free(ptr);
+  free(items);
+  return rc;
+}
+
+static int cmp_by_id(const void *a, const void *b, const int64_t *ids) {
+  int64_t x = ids[*(const int64_t *)a], y = ids[*(const int64_t *)b];
+  return (x > y) - (x < y);
+}
+
+/* qsort has no context argument: a small merge sort of row numbers by id. */
+static void sort_rows(int64_t *r, int64_t *tmp, int64_t n, const int64_t *ids) {
+  int64_t h = n / 2, i = 0, j = h, o = 0;
+  if (n < 2) return;
+  sort_rows(r, tmp, h, ids);
+  sort_rows(r + h, tmp, n - h, ids);
+  while (i < h && j < n)
+    tmp[o++] = cmp_by_id(&r[j], &r[i], ids) < 0 ? r[j++] : r[i++];
+  while (i < h) tmp[o++] = r[i++];
+  while (j < n) tmp[o++] = r[j++];
+  memcpy(r, tmp, (size_t)n * sizeof(int64_t));
+}
+
+static int read_flag(hid_t g, const char *name, int *out) {
+  int64_t v;
+  int rc = clearn__h5_attr_read_i64(g, name, &v);
+  if (rc == CLEARN_OK && v != 0 && v != 1)
+    rc = clearn__err(CLEARN_EFORMAT, "attribute '%s' = %lld, must be 0 or 1",
+                     name, (long long)v);
+  if (rc == CLEARN_OK) *out = (int)v;
+  return rc;
+}
+
+static int all_finite(const clearn_matrix *a, const char *name) {
+  int64_t j, n = a->rows * a->cols;
+  for (j = 0; j < n; j++) {
+    double v = a->dtype == CLEARN_FLOAT32 ? ((const float *)a->data)[j]
+                                          : ((const double *)a->data)[j];
+    if (!isfinite(v))
+      return clearn__err(CLEARN_EFORMAT, "dataset '%s' holds a non-finite "
+                         "value at %lld", name, (long long)j);
+  }
+  return CLEARN_OK;
+}
+
+static int als_load(hid_t g, void **out) {
+  clearn_matrix *uid = NULL, *iid = NULL, *U = NULL, *V = NULL, *ub = NULL,
+                *ib = NULL, *sp = NULL, *si = NULL, *hist = NULL;
+  als_model *m = NULL;
+  int64_t k = 0, n_iter = 0, nu, ni, j, *tmp = NULL;
+  int biased = 0, implicit = 0, weighted = 0, nonneg = 0, rc;
+  double reg = 0, alpha = 0, mu = 0;
+  char dts[16];
+  clearn_dtype dt = CLEARN_FLOAT32;
+  *out = NULL;
+  rc = clearn__h5_attr_read_i64(g, "rank", &k);
+  if (rc == CLEARN_OK && k < 1)
+    rc = clearn__err(CLEARN_EFORMAT, "attribute 'rank' = %lld, must be >= 1",
+                     (long long)k);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_read_str(g, "dtype", dts, sizeof dts);
+  if (rc == CLEARN_OK) {
+    if (strcmp(dts, "float32") == 0)
+      dt = CLEARN_FLOAT32;
+    else if (strcmp(dts, "float64") == 0)
+      dt = CLEARN_FLOAT64;
+    else
+      rc = clearn__err(CLEARN_EFORMAT, "attribute 'dtype' = '%s', must be "
+                       "float32 or float64", dts);
+  }
+  if (rc == CLEARN_OK) rc = read_flag(g, "biases", &biased);
+  if (rc == CLEARN_OK) rc = read_flag(g, "implicit", &implicit);
+  if (rc == CLEARN_OK) rc = read_flag(g, "weighted_reg", &weighted);
+  if (rc == CLEARN_OK) rc = read_flag(g, "nonnegative", &nonneg);
+  if (rc == CLEARN_OK) rc = clearn__h5_attr_read_f64(g, "reg", &reg);
+  if (rc == CLEARN_OK) rc = clearn__h5_attr_read_f64(g, "alpha", &alpha);
+  if (rc == CLEARN_OK) rc = clearn__h5_attr_read_f64(g, "global_mean", &mu);
+  if (rc == CLEARN_OK) rc = clearn__h5_attr_read_i64(g, "n_iter", &n_iter);
+  if (rc == CLEARN_OK && (!isfinite(reg) || reg < 0 || !isfinite(alpha) ||
+                          alpha < 0 || !isfinite(mu) || n_iter < 0))
+    rc = clearn__err(CLEARN_EFORMAT, "attributes reg, alpha, global_mean or "
+                     "n_iter out of range");
+  if (rc == CLEARN_OK && biased && implicit)
+    rc = clearn__err(CLEARN_EFORMAT, "attributes biases and implicit are "
+                     "both 1, which no fit produces");
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_read(g, "user_ids", CLEARN_INT64, 1, -1, &uid);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_read(g, "item_ids", CLEARN_INT64, 1, -1, &iid);
+  if (rc != CLEARN_OK) goto cleanup;
+  nu = uid->cols;
+  ni = iid->cols;
+  rc = clearn__h5_read(g, "user_factors", dt, nu, k, &U);
+  if (rc == CLEARN_OK) rc = clearn__h5_read(g, "item_factors", dt, ni, k, &V);
+  if (rc == CLEARN_OK && biased)
+    rc = clearn__h5_read(g, "user_bias", CLEARN_FLOAT64, 1, nu, &ub);
+  if (rc == CLEARN_OK && biased)
+    rc = clearn__h5_read(g, "item_bias", CLEARN_FLOAT64, 1, ni, &ib);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_read(g, "seen_ptr", CLEARN_INT64, 1, nu + 1, &sp);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_read(g, "seen_items", CLEARN_INT32, 1, -1, &si);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_read(g, "history", CLEARN_FLOAT64, n_iter, HIST_COLS,
+                         &hist);
+  if (rc == CLEARN_OK) rc = all_finite(U, "user_factors");
+  if (rc == CLEARN_OK) rc = all_finite(V, "item_factors");
+  if (rc == CLEARN_OK && biased) rc = all_finite(ub, "user_bias");
+  if (rc == CLEARN_OK && biased) rc = all_finite(ib, "item_bias");
+  if (rc != CLEARN_OK) goto cleanup;
+  {
+    const int64_t *ids = iid->data, *ptr = sp->data;
+    const int32_t *it = si->data;
+    for (j = 1; j < ni; j++)
+      if (ids[j] <= ids[j - 1]) {
+        rc = clearn__err(CLEARN_EFORMAT, "dataset 'item_ids' is not strictly "
+                         "ascending at %lld", (long long)j);
+        goto cleanup;
+      }
+    if (ptr[0] != 0 || ptr[nu] != si->cols) {
+      rc = clearn__err(CLEARN_EFORMAT, "dataset 'seen_ptr' does not match "
+                       "'seen_items'");
+      goto cleanup;
+    }
+    for (j = 0; j < nu; j++)
+      if (ptr[j + 1] < ptr[j]) {
+        rc = clearn__err(CLEARN_EFORMAT, "dataset 'seen_ptr' decreases at "
+                         "%lld", (long long)j);
+        goto cleanup;
+      }
+    for (j = 0; j < si->cols; j++)
+      if (it[j] < 0 || it[j] >= ni) {
+        rc = clearn__err(CLEARN_EFORMAT, "dataset 'seen_items' holds item row "
+                         "%d outside [0, %lld)", (int)it[j], (long long)ni);
+        goto cleanup;
+      }
+  }
+  if ((rc = model_alloc(k, dt, biased, nu, ni, si->cols, &m)) != CLEARN_OK)
+    goto cleanup;
+  m->implicit = implicit;
+  m->weighted = weighted;
+  m->nonneg = nonneg;
+  m->reg = reg;
+  m->alpha = alpha;
+  m->mu = mu;
+  memcpy(m->user_ids, uid->data, (size_t)nu * sizeof(int64_t));
+  memcpy(m->item_ids, iid->data, (size_t)ni * sizeof(int64_t));
+  if (nu * k > 0) memcpy(m->U, U->data, (size_t)(nu * k) * m->es);
+  if (ni * k > 0) memcpy(m->V, V->data, (size_t)(ni * k) * m->es);
+  if (biased) {
+    if (nu > 0) memcpy(m->ub, ub->data, (size_t)nu * sizeof(double));
+    if (ni > 0) memcpy(m->ib, ib->data, (size_t)ni * sizeof(double));
+  }
+  if (si->cols > 0)
+    memcpy(m->seen, si->data, (size_t)si->cols * sizeof(int32_t));
+  m->seen_n = si->cols;
+  for (j = 0; j < nu; j++) {
+    m->seen_start[j] = ((const int64_t *)sp->data)[j];
+    m->seen_len[j] = ((const int64_t *)sp->data)[j + 1] - m->seen_start[j];
+    m->user_sorted[j] = j;
+  }
+  m->n_iter = n_iter;
+  m->history = clearn__malloc((size_t)(n_iter > 0 ? n_iter : 1) * HIST_COLS,
+                              sizeof(double));
+  tmp = clearn__malloc((size_t)(nu > 0 ? nu : 1), sizeof(int64_t));
+  if (!m->history || !tmp) {
+    rc = clearn__err(CLEARN_ENOMEM, "als: load: out of memory");
+    goto cleanup;
+  }
+  if (n_iter > 0)
+    memcpy(m->history, hist->data,
+           (size_t)(n_iter * HIST_COLS) * sizeof(double));
+  sort_rows(m->user_sorted, tmp, nu, m->user_ids);
+  for (j = 1; j < nu; j++)
+    if (m->user_ids[m->user_sorted[j]] == m->user_ids[m->user_sorted[j - 1]]) {
+      rc = clearn__err(CLEARN_EFORMAT, "dataset 'user_ids' repeats id %lld",
+                       (long long)m->user_ids[m->user_sorted[j]]);
+      goto cleanup;
+    }
+  *out = m;
+  m = NULL;
+cleanup:
+  clearn_matrix_free(uid);
+  clearn_matrix_free(iid);
+  clearn_matrix_free(U);
+  clearn_matrix_free(V);
+  clearn_matrix_free(ub);
+  clearn_matrix_free(ib);
+  clearn_matrix_free(sp);
+  clearn_matrix_free(si);
+  clearn_matrix_free(hist);
+  free(tmp);
+  als_model_free(m);
+  return rc;
+}
+
+static const clearn__recommender_ops als_rec_ops = {
+    als_fit,           als_predict_pairs, als_recommend,
+    als_similar_items, als_fold_in,       als_drops_cold,
+};
+
+const clearn__estimator_type clearn__als_type = {
+    "als",
+    "matrix factorization by alternating least squares (explicit ALS-WR or "
+    "implicit feedback)",
+    als_param_specs,
+    (int)(sizeof als_param_specs / sizeof als_param_specs[0]),
+    sizeof(als_params),
+    als_attrs,
+    (int)(sizeof als_attrs / sizeof als_attrs[0]),
+    als_check,
+    NULL, /* supervised fit: not offered */
+    NULL,
+    NULL,
+    als_get_attr,
+    als_save,
+    als_load,
+    als_model_free,
+    &als_rec_ops,
+};

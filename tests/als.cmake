@@ -1,0 +1,7 @@
+# ALS recommender (tests/test_als.c).  The NumPy reference of the same
+# updates is computed at test time by tests/als_ref.py under
+# CLEARN_TEST_PYTHON; without it (or without numpy) everything else still
+# runs and the test exits 77, which ctest reports as skipped.
+clearn_add_test(test_als test_als.c
+  ARGS ${CMAKE_CURRENT_SOURCE_DIR}/als_ref.py "${CLEARN_TEST_PYTHON}")
+set_tests_properties(test_als PROPERTIES LABELS "als")
