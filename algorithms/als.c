@@ -84,6 +84,7 @@ int clearn__sgemv_n(int64_t n, int64_t m, float alpha, const float *A,
                     int64_t lda, const float *x, float beta, float *y);
 int clearn__dgemv_n(int64_t n, int64_t m, double alpha, const double *A,
                     int64_t lda, const double *x, double beta, double *y);
+int clearn__dposv1(int64_t p, double *S, double *b);
 int clearn__blas_serial_begin(void);
 void clearn__blas_serial_end(int prev);
 
@@ -288,17 +289,31 @@ static int64_t item_row(const als_model *m, int64_t id) {
 
 /* ---- element helpers over the factor dtype ------------------------------- */
 
+/* Dot product in float64 with four partial sums (a fixed order, so still
+ * deterministic, and one the compiler can vectorize). */
 static double dot_dt(const void *a, const void *b, int64_t k, clearn_dtype dt) {
-  double s = 0;
-  int64_t j;
+  double s[4] = {0, 0, 0, 0};
+  int64_t j, k4 = k & ~(int64_t)3;
   if (dt == CLEARN_FLOAT32) {
     const float *x = a, *y = b;
-    for (j = 0; j < k; j++) s += (double)x[j] * (double)y[j];
+    for (j = 0; j < k4; j += 4) {
+      s[0] += (double)x[j] * (double)y[j];
+      s[1] += (double)x[j + 1] * (double)y[j + 1];
+      s[2] += (double)x[j + 2] * (double)y[j + 2];
+      s[3] += (double)x[j + 3] * (double)y[j + 3];
+    }
+    for (; j < k; j++) s[0] += (double)x[j] * (double)y[j];
   } else {
     const double *x = a, *y = b;
-    for (j = 0; j < k; j++) s += x[j] * y[j];
+    for (j = 0; j < k4; j += 4) {
+      s[0] += x[j] * y[j];
+      s[1] += x[j + 1] * y[j + 1];
+      s[2] += x[j + 2] * y[j + 2];
+      s[3] += x[j + 3] * y[j + 3];
+    }
+    for (; j < k; j++) s[0] += x[j] * y[j];
   }
-  return s;
+  return (s[0] + s[1]) + (s[2] + s[3]);
 }
 
 static double elem(const void *a, clearn_dtype dt, int64_t j) {
@@ -457,7 +472,7 @@ static void ws_free(als_ws *w) {
 
 /* Solve S x = b (S p x p SPD, upper triangle used, destroyed). */
 static int chol_solve(int64_t p, double *S, double *b) {
-  return clearn__dposv(p, 1, S, b);
+  return clearn__dposv1(p, S, b);
 }
 
 /* Lawson-Hanson NNLS on the normal equations: min 1/2 x^T A x - b^T x

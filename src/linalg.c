@@ -128,6 +128,31 @@ int clearn__dposv(int64_t p, int64_t k, double *S, double *B) {
   return CLEARN_OK;
 }
 
+int clearn__dposv1(int64_t p, double *S, double *b) {
+  lapack_int info;
+  CHECK_DIMS("dposv1", p, 0, 0);
+  if (p == 0) return CLEARN_OK;
+  /* The row-major upper triangle is the column-major lower one: LAPACK
+   * works on it in place (LAPACKE's row-major path would transpose into
+   * a fresh allocation), and one right-hand side goes through two level-2
+   * triangular solves rather than dpotrs's level-3 dtrsm. */
+  info = LAPACKE_dpotrf_work(LAPACK_COL_MAJOR, 'L', (lapack_int)p, S,
+                             (lapack_int)p);
+  if (info > 0)
+    return clearn__err(CLEARN_ENUMERIC,
+                       "cholesky: matrix is not positive definite (leading "
+                       "minor %d)",
+                       (int)info);
+  if (info < 0)
+    return clearn__err(CLEARN_EINVAL, "cholesky: LAPACK argument %d invalid",
+                       (int)-info);
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasNoTrans, CblasNonUnit, (int)p,
+              S, (int)p, b, 1);
+  cblas_dtrsv(CblasColMajor, CblasLower, CblasTrans, CblasNonUnit, (int)p, S,
+              (int)p, b, 1);
+  return CLEARN_OK;
+}
+
 int clearn__dgelsd(int64_t n, int64_t p, int64_t k, double *A, double *B,
                    double rcond, double *s, int64_t *rank) {
   lapack_int info, r = 0;
