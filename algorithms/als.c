@@ -13,6 +13,7 @@
  *   min sum_(u,i) (r_ui - mu - b_u - c_i - x_u.y_i)^2
  *       + reg (sum_u w_u (|x_u|^2 + b_u^2) + sum_i w_i (|y_i|^2 + c_i^2))
  *   with w_u = n_u (the row's rating count; weighted_reg=true, ALS-WR) or 1.
+ *   (Implicit feedback counts the positive ratings only, as Spark does.)
  *   Biases are solved with the factors by augmenting the row's unknowns
  *   with a constant column: user u solves for [x_u; b_u] against design
  *   rows [y_i, 1] and targets r_ui - mu - c_i (and symmetrically for
@@ -608,6 +609,15 @@ static void cg_row(const als_cfg *c, als_ws *w, int64_t n, double lam,
   if (kp > c->k) *bias = x[c->k];
 }
 
+/* The count ALS-WR scales reg by: the row's ratings, or for implicit
+ * feedback its positive ones (as Spark). */
+static double reg_count(int implicit, const float *val, int64_t n) {
+  int64_t i, c = 0;
+  if (!implicit) return (double)n;
+  for (i = 0; i < n; i++) c += val[i] > 0;
+  return (double)c;
+}
+
 /* Solve one row: its n ratings (idx into the other side, values val)
  * against the other side's factors `other` (and biases obias, NULL unless
  * biased).  xrow (k, dtype) and *bias are overwritten with the solution;
@@ -616,7 +626,7 @@ static int solve_row(const als_cfg *c, als_ws *w, const int32_t *idx,
                      const float *val, int64_t n, const void *other,
                      const double *obias, void *xrow, double *bias) {
   int64_t k = c->k, kp = c->kp, i, j;
-  double lam = c->reg * (c->weighted ? (double)n : 1.0);
+  double lam = c->reg * (c->weighted ? reg_count(c->implicit, val, n) : 1.0);
   int rc;
   for (i = 0; i < n; i++) {
     char *dst = (char *)w->Y + (size_t)(i * kp) * c->es;
@@ -798,7 +808,9 @@ static int train_metrics(const als_model *m, const clearn_ratings *tr,
     } else {
       l = e;
     }
-    lam = m->reg * (m->weighted ? (double)n : 1.0);
+    lam = m->reg * (m->weighted ? reg_count(m->implicit,
+                                            tr->u_val + tr->u_ptr[u], n)
+                                : 1.0);
     if (m->biased) nx += m->ub[u] * m->ub[u];
     rowbuf[u] = l + lam * nx;
     rowbuf2[u] = e;
@@ -810,7 +822,8 @@ static int train_metrics(const als_model *m, const clearn_ratings *tr,
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (i = 0; i < m->n_items; i++) {
     const void *y = row_ptr(m->V, i, k, m->es);
-    double n = (double)(tr->i_ptr[i + 1] - tr->i_ptr[i]);
+    double n = reg_count(m->implicit, tr->i_val + tr->i_ptr[i],
+                         tr->i_ptr[i + 1] - tr->i_ptr[i]);
     double ny = dot_dt(y, y, k, m->dt);
     if (m->biased) ny += m->ib[i] * m->ib[i];
     rowbuf[i] = m->reg * (m->weighted ? n : 1.0) * ny;

@@ -16,6 +16,7 @@ numpy.linalg.solve in float64, and writes, as raw little-endian float64:
     <name>.U   n_users x rank   rows in ascending user id order
     <name>.V   n_items x rank
     <name>.ub, <name>.ib        biases (biases = 1 only)
+    <name>.loss  1              training loss after the last iteration
 
 and finally DIR/done with the NumPy version.  Exit status: 0 on success,
 77 if numpy cannot be imported (the C test then skips), 1 otherwise.
@@ -62,7 +63,10 @@ def solve_side(rows, other, obias, k, p, mu, YtY):
         Y = other[idx]
         if p["biases"]:
             Y = np.hstack([Y, np.ones((len(idx), 1))])
-        lam = p["reg"] * (len(idx) if p["weighted"] else 1.0)
+        if p["weighted"]:  # ALS-WR: implicit counts positive ratings only
+            lam = p["reg"] * (np.count_nonzero(v > 0) if p["implicit"] else len(idx))
+        else:
+            lam = p["reg"]
         if p["implicit"]:
             c1 = p["alpha"] * np.abs(v)
             t = np.where(v > 0, 1.0 + c1, 0.0)
@@ -100,6 +104,27 @@ def run(d, name, p):
     for _ in range(p["iters"]):
         U, ub = solve_side(urows, V, ib, k, p, mu, V.T @ V)
         V, ib = solve_side(irows, U, ub, k, p, mu, U.T @ U)
+    # Training loss (documented in algorithms/als.c), computed directly:
+    # for implicit feedback over the dense grid of every (user, item).
+    def wcount(rows):
+        if not p["weighted"]:
+            return np.ones(len(rows))
+        return np.array([np.count_nonzero(v > 0) if p["implicit"] else len(v)
+                         for _, v in rows], dtype=np.float64)
+    S = U @ V.T
+    if p["implicit"]:
+        C = np.ones_like(S)
+        P = np.zeros_like(S)
+        C[uix, iix] = 1.0 + p["alpha"] * np.abs(vals)
+        P[uix, iix] = (vals > 0).astype(np.float64)
+        fit = np.sum(C * (P - S) ** 2)
+    else:
+        pred = S[uix, iix] + (mu + ub[uix] + ib[iix] if p["biases"] else 0.0)
+        fit = np.sum((vals - pred) ** 2)
+    pen = np.sum(wcount(urows) * (np.sum(U * U, axis=1) + ub * ub)) + \
+        np.sum(wcount(irows) * (np.sum(V * V, axis=1) + ib * ib))
+    np.array([(fit + p["reg"] * pen) / len(vals)]).astype("<f8").tofile(
+        os.path.join(d, name + ".loss"))
     U.astype("<f8").tofile(os.path.join(d, name + ".U"))
     V.astype("<f8").tofile(os.path.join(d, name + ".V"))
     if p["biases"]:

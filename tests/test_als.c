@@ -428,6 +428,14 @@ static void test_numpy(const char *script, const char *python, int *skipped) {
     compare_ref(p->name, V, ".V", 1e-4);
     clearn_matrix_free(U);
     clearn_matrix_free(V);
+    {
+      clearn_matrix *h = attr(est, "history"), *loss;
+      clearn_matrix_create(1, 1, CLEARN_FLOAT64, &loss);
+      *(double *)clearn_matrix_mutable_data(loss) = mget(h, p->iters - 1, 0);
+      compare_ref(p->name, loss, ".loss", 1e-10);
+      clearn_matrix_free(loss);
+      clearn_matrix_free(h);
+    }
     if (p->biases) {
       clearn_matrix *ub = attr(est, "user_bias"), *ib = attr(est, "item_bias");
       compare_ref(p->name, ub, ".ub", 1e-4);
