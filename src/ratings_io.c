@@ -37,6 +37,12 @@
 
 #define BUF_BYTES ((size_t)8 << 20) /* also the longest line accepted */
 
+#if defined(__GNUC__)
+#define PREFETCH(p) __builtin_prefetch(p)
+#else
+#define PREFETCH(p) ((void)0)
+#endif
+
 /* ---- formats --------------------------------------------------------------- */
 
 typedef struct text_format {
@@ -376,6 +382,7 @@ typedef struct loader {
   const char *path;
   text_format f;
   int is_auto, header_pending, skip_bad;
+  int fast; /* the fast path may try the next line */
   int64_t line, skipped, n, cap;
   int32_t *u, *i;
   float *v;
@@ -475,6 +482,31 @@ static int grow(loader *L) {
   return CLEARN_OK;
 }
 
+/* Append one checked rating, entering its ids in the tables. */
+static int add(loader *L, int64_t uid, int64_t iid, float val) {
+  int64_t u, it;
+  int rc;
+  if (L->last_u >= 0 && uid == L->last_uid) {
+    u = L->last_u;
+  } else if ((u = table_get(&L->users, uid)) < 0) {
+    return clearn__err(CLEARN_ENOMEM, "%s:%lld: cannot hold more user ids "
+                       "(%lld so far)", L->path, (long long)L->line,
+                       (long long)L->users.n);
+  }
+  L->last_uid = uid;
+  L->last_u = u;
+  if ((it = table_get(&L->items, iid)) < 0)
+    return clearn__err(CLEARN_ENOMEM, "%s:%lld: cannot hold more item ids "
+                       "(%lld so far)", L->path, (long long)L->line,
+                       (long long)L->items.n);
+  if (L->n == L->cap && (rc = grow(L)) != CLEARN_OK) return rc;
+  L->u[L->n] = (int32_t)u;
+  L->i[L->n] = (int32_t)it;
+  L->v[L->n] = val;
+  L->n++;
+  return CLEARN_OK;
+}
+
 /* Decide the format from the first non-empty line [s, e). */
 static int detect(loader *L, const char *s, const char *e) {
   const char *p = s;
@@ -509,7 +541,7 @@ static int detect(loader *L, const char *s, const char *e) {
 static int parse_line(loader *L, const char *s, const char *e) {
   const text_format *f = &L->f;
   const char *p = s, *fe;
-  int64_t uid = 0, iid = 0, ts, u, it;
+  int64_t uid = 0, iid = 0, ts;
   float val = 1.0f;
   int col = 0, st, rc;
   if (e > s && e[-1] == '\r') e--;
@@ -544,25 +576,7 @@ static int parse_line(loader *L, const char *s, const char *e) {
     p = fe + f->dlen;
   }
   if (col < f->min_fields) return field_count_error(L, col, 1);
-  if (L->last_u >= 0 && uid == L->last_uid) {
-    u = L->last_u;
-  } else if ((u = table_get(&L->users, uid)) < 0) {
-    return clearn__err(CLEARN_ENOMEM, "%s:%lld: cannot hold more user ids "
-                       "(%lld so far)", L->path, (long long)L->line,
-                       (long long)L->users.n);
-  }
-  L->last_uid = uid;
-  L->last_u = u;
-  if ((it = table_get(&L->items, iid)) < 0)
-    return clearn__err(CLEARN_ENOMEM, "%s:%lld: cannot hold more item ids "
-                       "(%lld so far)", L->path, (long long)L->line,
-                       (long long)L->items.n);
-  if (L->n == L->cap && (rc = grow(L)) != CLEARN_OK) return rc;
-  L->u[L->n] = (int32_t)u;
-  L->i[L->n] = (int32_t)it;
-  L->v[L->n] = val;
-  L->n++;
-  return CLEARN_OK;
+  return add(L, uid, iid, val);
 }
 
 static int handle_line(loader *L, const char *s, const char *e) {
@@ -575,6 +589,117 @@ static int handle_line(loader *L, const char *s, const char *e) {
   }
   /* A header that is not one: EINVAL internally so it is never skipped. */
   return rc == CLEARN_EINVAL ? CLEARN_EFORMAT : rc;
+}
+
+/* ---- the fast path ----------------------------------------------------------
+ * Most lines of a well-formed file look exactly like "123,456,3.5,789\n".
+ * The fast path parses such a line in one pass with no bounds checks (the
+ * block it runs on ends with '\n', which stops every scan) and returns
+ * NULL at the first surprise -- spaces, signs, long numbers, exponents,
+ * a missing or extra field, an empty line -- so the general parser above
+ * handles that line, with its messages.  Whatever the fast path accepts,
+ * the general parser would accept with the same values. */
+
+/* Optional '-' and 1..18 digits (no overflow possible). */
+static const char *fast_id(const char *p, int64_t *out) {
+  const char *s;
+  uint64_t v = 0;
+  int neg = *p == '-';
+  p += neg;
+  s = p;
+  while ((unsigned)(*p - '0') <= 9) v = v * 10 + (unsigned)(*p++ - '0');
+  if (p == s || p - s > 18) return NULL;
+  *out = neg ? -(int64_t)v : (int64_t)v;
+  return p;
+}
+
+/* [-]digits[.digits] with at most 18 digits and no exponent, when the
+ * fast path of parse_float applies to it. */
+static const char *fast_rating(const char *p, float *out) {
+  uint64_t m = 0, bits;
+  int neg = *p == '-', nd = 0, fd = 0;
+  double d;
+  p += neg;
+  while ((unsigned)(*p - '0') <= 9) m = m * 10 + (unsigned)(*p++ - '0'), nd++;
+  if (*p == '.')
+    for (p++; (unsigned)(*p - '0') <= 9; p++)
+      m = m * 10 + (unsigned)(*p - '0'), fd++;
+  if (nd + fd == 0 || nd + fd > 18 || m > (UINT64_C(1) << 53) || *p == 'e' ||
+      *p == 'E')
+    return NULL;
+  d = (double)m / pow10_tab[fd];
+  memcpy(&bits, &d, sizeof bits);
+  if ((bits & UINT64_C(0x1FFFFFFF)) == UINT64_C(0x10000000)) return NULL;
+  *out = neg ? -(float)d : (float)d;
+  return p;
+}
+
+/* Can the fast path read this format?  User, item, rating (or implicit)
+ * in columns 0, 1, 2. */
+static int fast_ok(const text_format *f) {
+  return f->ucol == 0 && f->icol == 1 &&
+         (f->rcol == 2 || (f->rcol == -1 && f->min_fields == 2));
+}
+
+/* One line at p (a '\n' follows somewhere): the position after its '\n'
+ * with the rating added, or NULL to leave the line to the general parser
+ * (nothing consumed, nothing added).  *rc receives a fatal error. */
+static const char *fast_line(loader *L, const char *p, const char *stop,
+                             int *rc) {
+  const text_format *f = &L->f;
+  const char d = f->delim;
+  const int two = f->dlen == 2;
+  int64_t uid, iid, ts;
+  float val = 1.0f;
+  int nf;
+  if ((p = fast_id(p, &uid)) == NULL || *p != d || (two && p[1] != ':'))
+    return NULL;
+  if ((p = fast_id(p + f->dlen, &iid)) == NULL) return NULL;
+  /* Item ids come in no order: start fetching the id's slot while the
+   * rest of the line is parsed. */
+  PREFETCH(&L->items.slot[mix64((uint64_t)iid) & L->items.mask]);
+  nf = 2;
+  if (f->rcol == 2) {
+    if (*p != d || (two && p[1] != ':')) return NULL;
+    if ((p = fast_rating(p + f->dlen, &val)) == NULL) return NULL;
+    nf = 3;
+  }
+  if (*p == d) {
+    if (f->tcol == nf) {
+      if ((two && p[1] != ':') ||
+          (p = fast_id(p + f->dlen, &ts)) == NULL)
+        return NULL;
+      nf++;
+    } else if (f->max_fields == INT_MAX) {
+      p = memchr(p, '\n', (size_t)(stop - p)); /* extra columns: anything */
+      nf = f->min_fields;
+    } else {
+      return NULL;
+    }
+  }
+  if (*p == '\r') p++;
+  if (*p != '\n' || nf < f->min_fields) return NULL;
+  L->line++;
+  *rc = add(L, uid, iid, val);
+  return p + 1;
+}
+
+/* The complete lines of [p, stop), stop[-1] == '\n'. */
+static int parse_block(loader *L, const char *p, const char *stop) {
+  int rc = CLEARN_OK;
+  while (p < stop) {
+    const char *q, *nl;
+    if (L->fast && (q = fast_line(L, p, stop, &rc)) != NULL) {
+      if (rc != CLEARN_OK) return rc;
+      p = q;
+      continue;
+    }
+    nl = memchr(p, '\n', (size_t)(stop - p));
+    if ((rc = handle_line(L, p, nl)) != CLEARN_OK) return rc;
+    L->fast = !L->is_auto && !L->header_pending && fast_ok(&L->f);
+    p = nl + 1;
+  }
+  return CLEARN_OK;
 }
 
 static int load_text(loader *L, int fd, clearn_ratings **out) {
@@ -606,9 +731,11 @@ static int load_text(loader *L, int fd, clearn_ratings **out) {
     eof = got == 0;
     have += (size_t)got;
     end = buf + have;
-    while ((nl = memchr(p, '\n', (size_t)(end - p))) != NULL) {
-      if ((rc = handle_line(L, p, nl)) != CLEARN_OK) goto cleanup;
-      p = nl + 1;
+    for (nl = end; nl > p && nl[-1] != '\n'; nl--) {
+    }
+    if (nl > p) {
+      if ((rc = parse_block(L, p, nl)) != CLEARN_OK) goto cleanup;
+      p = nl;
     }
     if (eof && p < end) {
       if ((rc = handle_line(L, p, end)) != CLEARN_OK) goto cleanup;
@@ -658,6 +785,7 @@ int clearn_ratings_load_text(const char *path, const char *format, int flags,
   L.header_pending = L.f.header;
   L.skip_bad = (flags & CLEARN_RATINGS_SKIP_BAD) != 0;
   L.last_u = -1;
+  L.fast = !L.is_auto && !L.header_pending && fast_ok(&L.f);
   if ((fd = open(path, O_RDONLY)) < 0)
     return clearn__err(CLEARN_EIO, "cannot open '%s': %s", path,
                        strerror(errno));
