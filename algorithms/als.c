@@ -118,18 +118,17 @@ typedef struct {
 static const clearn__param_spec als_param_specs[] = {
     {"rank", CLEARN_PARAM_INT, offsetof(als_params, rank), "10", 1, INF, 0, 1,
      NULL, "number of latent factors"},
-    {"reg", CLEARN_PARAM_DOUBLE, offsetof(als_params, reg), "0.1", 0, INF, 0,
-     1, NULL,
-     "L2 regularization (times each row's rating count if weighted_reg)"},
-    {"max_iter", CLEARN_PARAM_INT, offsetof(als_params, max_iter), "10", 1,
-     INF, 0, 1, NULL, "number of ALS iterations (users then items)"},
+    {"reg", CLEARN_PARAM_DOUBLE, offsetof(als_params, reg), "0.1", 0, INF, 0, 1,
+     NULL, "L2 regularization (times each row's rating count if weighted_reg)"},
+    {"max_iter", CLEARN_PARAM_INT, offsetof(als_params, max_iter), "10", 1, INF,
+     0, 1, NULL, "number of ALS iterations (users then items)"},
     {"tol", CLEARN_PARAM_DOUBLE, offsetof(als_params, tol), "0", 0, INF, 0, 1,
      NULL,
      "stop when the train loss changes by <= tol relative (0: run max_iter)"},
     {"seed", CLEARN_PARAM_INT, offsetof(als_params, seed), "0", 0, INF, 0, 1,
      NULL, "seed of the initial factors (each row from seed and its id)"},
-    {"implicit", CLEARN_PARAM_BOOL, offsetof(als_params, implicit), "false",
-     0, 1, 0, 0, NULL,
+    {"implicit", CLEARN_PARAM_BOOL, offsetof(als_params, implicit), "false", 0,
+     1, 0, 0, NULL,
      "implicit feedback (Hu-Koren-Volinsky): confidence 1 + alpha |r|"},
     {"alpha", CLEARN_PARAM_DOUBLE, offsetof(als_params, alpha), "1.0", 0, INF,
      0, 1, NULL, "implicit feedback: confidence slope"},
@@ -139,27 +138,27 @@ static const clearn__param_spec als_param_specs[] = {
     {"biases", CLEARN_PARAM_BOOL, offsetof(als_params, biases), "false", 0, 1,
      0, 0, NULL,
      "model global mean + user and item biases (explicit feedback only)"},
-    {"solver", CLEARN_PARAM_STRING, offsetof(als_params, solver), "cholesky",
-     0, 0, 0, 0, "cholesky|cg",
+    {"solver", CLEARN_PARAM_STRING, offsetof(als_params, solver), "cholesky", 0,
+     0, 0, 0, "cholesky|cg",
      "row solver: exact Cholesky, or cg_steps warm-started CG steps"},
-    {"cg_steps", CLEARN_PARAM_INT, offsetof(als_params, cg_steps), "3", 1,
-     INF, 0, 1, NULL, "conjugate gradient steps per row (solver=cg)"},
+    {"cg_steps", CLEARN_PARAM_INT, offsetof(als_params, cg_steps), "3", 1, INF,
+     0, 1, NULL, "conjugate gradient steps per row (solver=cg)"},
     {"nonnegative", CLEARN_PARAM_BOOL, offsetof(als_params, nonnegative),
      "false", 0, 1, 0, 0, NULL,
      "non-negative factors (exact active-set NNLS per row)"},
-    {"num_threads", CLEARN_PARAM_INT, offsetof(als_params, num_threads), "0",
-     0, 4096, 0, 0, NULL,
+    {"num_threads", CLEARN_PARAM_INT, offsetof(als_params, num_threads), "0", 0,
+     4096, 0, 0, NULL,
      "threads for the row updates (0: clearn_get_num_threads())"},
-    {"dtype", CLEARN_PARAM_STRING, offsetof(als_params, dtype), "float32", 0,
-     0, 0, 0, "float32|float64", "element type of the factors"},
-    {"cold_start", CLEARN_PARAM_STRING, offsetof(als_params, cold_start),
-     "nan", 0, 0, 0, 0, "nan|drop|mean",
+    {"dtype", CLEARN_PARAM_STRING, offsetof(als_params, dtype), "float32", 0, 0,
+     0, 0, "float32|float64", "element type of the factors"},
+    {"cold_start", CLEARN_PARAM_STRING, offsetof(als_params, cold_start), "nan",
+     0, 0, 0, 0, "nan|drop|mean",
      "unseen user or item: NaN, NaN left out of scores, or mean + bias"},
 };
 
 static const char *const als_attrs[] = {
-    "user_factors", "item_factors", "user_ids",    "item_ids", "user_bias",
-    "item_bias",    "global_mean",  "history",     "n_iter"};
+    "user_factors", "item_factors", "user_ids", "item_ids", "user_bias",
+    "item_bias",    "global_mean",  "history",  "n_iter"};
 
 static int als_check(const void *params) {
   const als_params *p = params;
@@ -179,6 +178,20 @@ static int als_threads(const als_params *p) {
   return p->num_threads > 0 ? (int)p->num_threads : clearn__threads();
 }
 
+/* Threads for a parallel loop of about `flops` operations: num_threads if
+ * it is set, else clearn_get_num_threads() capped so that every thread
+ * gets about a millisecond of work.  A larger team costs more in start-up
+ * and barriers than it saves -- far more on shared cores, where libgomp's
+ * idle threads spin while the busy ones wait to be scheduled (a tiny fit
+ * ran 15x slower on a loaded 2-core machine). */
+#define FLOPS_PER_THREAD 2e6
+static int als_team(const als_params *p, double flops) {
+  int n = als_threads(p);
+  double cap = flops / FLOPS_PER_THREAD;
+  if (p->num_threads > 0) return n;
+  return cap < 1 ? 1 : cap < n ? (int)cap : n;
+}
+
 /* ---- model --------------------------------------------------------------- */
 
 #define HIST_COLS 4
@@ -194,10 +207,10 @@ typedef struct {
   double reg, alpha, mu;
 
   int64_t n_users, cap_users;
-  int64_t *user_ids;    /* id of each row of U, ascending after fit */
-  int64_t *user_sorted; /* rows ordered by id, for lookup */
-  void *U;              /* cap_users x k */
-  double *ub;           /* cap_users, NULL unless biased */
+  int64_t *user_ids;              /* id of each row of U, ascending after fit */
+  int64_t *user_sorted;           /* rows ordered by id, for lookup */
+  void *U;                        /* cap_users x k */
+  double *ub;                     /* cap_users, NULL unless biased */
   int64_t *seen_start, *seen_len; /* cap_users: training items per user */
   int32_t *seen;                  /* pool of item rows, sorted per user */
   int64_t seen_n, seen_cap;
@@ -345,25 +358,22 @@ static void *row_ptr(const void *M, int64_t row, int64_t k, size_t es) {
 /* C (p x p, upper) = A^T A, A n x p row-major (lda). */
 static int syrk_dt(clearn_dtype dt, int64_t n, int64_t p, const void *A,
                    int64_t lda, void *C) {
-  return dt == CLEARN_FLOAT32
-             ? clearn__ssyrk_tn(n, p, 1.0f, A, lda, 0.0f, C)
-             : clearn__dsyrk_tn(n, p, 1.0, A, lda, 0.0, C);
+  return dt == CLEARN_FLOAT32 ? clearn__ssyrk_tn(n, p, 1.0f, A, lda, 0.0f, C)
+                              : clearn__dsyrk_tn(n, p, 1.0, A, lda, 0.0, C);
 }
 
 /* y (m) = A^T x, A n x m (lda). */
 static int gemv_t_dt(clearn_dtype dt, int64_t n, int64_t m, const void *A,
                      int64_t lda, const void *x, void *y) {
-  return dt == CLEARN_FLOAT32
-             ? clearn__sgemv_t(n, m, 1.0f, A, lda, x, 0.0f, y)
-             : clearn__dgemv_t(n, m, 1.0, A, lda, x, 0.0, y);
+  return dt == CLEARN_FLOAT32 ? clearn__sgemv_t(n, m, 1.0f, A, lda, x, 0.0f, y)
+                              : clearn__dgemv_t(n, m, 1.0, A, lda, x, 0.0, y);
 }
 
 /* y (n) = A x, A n x m (lda). */
 static int gemv_n_dt(clearn_dtype dt, int64_t n, int64_t m, const void *A,
                      int64_t lda, const void *x, void *y) {
-  return dt == CLEARN_FLOAT32
-             ? clearn__sgemv_n(n, m, 1.0f, A, lda, x, 0.0f, y)
-             : clearn__dgemv_n(n, m, 1.0, A, lda, x, 0.0, y);
+  return dt == CLEARN_FLOAT32 ? clearn__sgemv_n(n, m, 1.0f, A, lda, x, 0.0f, y)
+                              : clearn__dgemv_n(n, m, 1.0, A, lda, x, 0.0, y);
 }
 
 /* ---- deterministic initialization ---------------------------------------- */
@@ -414,14 +424,14 @@ typedef struct {
  * depends on it). */
 typedef struct {
   void *block;
-  void *Y;          /* cap x kp, dtype: gathered rows */
-  void *tv, *qv;    /* cap, dtype */
-  void *G;          /* kp x kp, dtype */
-  void *vT, *oT;    /* kp, dtype */
-  double *t, *wt;   /* cap: targets, implicit weights alpha |r| */
-  double *A, *S;    /* kp x kp */
+  void *Y;        /* cap x kp, dtype: gathered rows */
+  void *tv, *qv;  /* cap, dtype */
+  void *G;        /* kp x kp, dtype */
+  void *vT, *oT;  /* kp, dtype */
+  double *t, *wt; /* cap: targets, implicit weights alpha |r| */
+  double *A, *S;  /* kp x kp */
   double *z, *x, *r, *p, *Ap, *w, *s; /* kp */
-  int *P;           /* kp: NNLS passive set */
+  int *P;                             /* kp: NNLS passive set */
 } als_ws;
 
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
@@ -761,8 +771,7 @@ static int half_step(const als_cfg *c, int nt, int64_t n_rows,
 }
 
 /* Prediction for model rows u, i (either may be -1: cold start). */
-static double predict_rows(const als_model *m, int64_t u, int64_t i,
-                           int cold) {
+static double predict_rows(const als_model *m, int64_t u, int64_t i, int cold) {
   if (u >= 0 && i >= 0) {
     double s = dot_dt(row_ptr(m->U, u, m->k, m->es),
                       row_ptr(m->V, i, m->k, m->es), m->k, m->dt);
@@ -808,9 +817,9 @@ static int train_metrics(const als_model *m, const clearn_ratings *tr,
     } else {
       l = e;
     }
-    lam = m->reg * (m->weighted ? reg_count(m->implicit,
-                                            tr->u_val + tr->u_ptr[u], n)
-                                : 1.0);
+    lam = m->reg * (m->weighted
+                        ? reg_count(m->implicit, tr->u_val + tr->u_ptr[u], n)
+                        : 1.0);
     if (m->biased) nx += m->ub[u] * m->ub[u];
     rowbuf[u] = l + lam * nx;
     rowbuf2[u] = e;
@@ -874,7 +883,7 @@ static int64_t max_row(const int64_t *ptr, int64_t n) {
 static int fail_row(int rc, const char *side, int64_t id, double reg) {
   if (rc == CLEARN_ENOMEM)
     return clearn__err(CLEARN_ENOMEM, "als: out of memory for the row "
-                       "workspaces");
+                                      "workspaces");
   return clearn__err(rc,
                      "als: %s %lld: the row's normal equations are not "
                      "positive definite (reg = %g); use reg > 0",
@@ -889,7 +898,7 @@ static int als_fit(const void *params, const clearn_ratings *tr,
   const als_params *p = params;
   als_model *m = NULL;
   als_cfg c;
-  int nt = als_threads(p), blas_prev = -1, rc, stop = 0, converged = 0;
+  int blas_prev = -1, rc, stop = 0, converged = 0, nt_u, nt_i, nt_g, nt_e;
   int64_t k = p->rank, u, it, cap, bad = -1, n_rows;
   int64_t *umap = NULL, *imap = NULL;
   double *YtY = NULL, *rb1 = NULL, *rb2 = NULL, prev_loss = NAN, sum = 0;
@@ -949,43 +958,55 @@ static int als_fit(const void *params, const clearn_ratings *tr,
   c.alpha = p->alpha;
   c.mu = m->mu;
   c.YtY = YtY;
+  {
+    double kp = (double)c.kp, nnz = (double)tr->nnz;
+    double row = c.cg ? 4.0 * kp * (double)c.cg_steps : kp * kp;
+    nt_u = als_team(p, nnz * row + (double)tr->n_users * kp * kp * kp / 3);
+    nt_i = als_team(p, nnz * row + (double)tr->n_items * kp * kp * kp / 3);
+    nt_g = als_team(p, (double)n_rows * kp * kp);
+    nt_e = als_team(p, (nnz + (va ? (double)va->nnz : 0)) * 2 * kp +
+                           (c.implicit ? (double)tr->n_users * kp * kp : 0));
+  }
   cap = max_row(tr->u_ptr, tr->n_users);
   if (max_row(tr->i_ptr, tr->n_items) > cap)
     cap = max_row(tr->i_ptr, tr->n_items);
 
   blas_prev = clearn__blas_serial_begin();
-  init_rows(m->U, m->user_ids, m->n_users, k, dt, (uint64_t)p->seed,
-            SIDE_USERS, nt);
-  init_rows(m->V, m->item_ids, m->n_items, k, dt, (uint64_t)p->seed,
-            SIDE_ITEMS, nt);
+  init_rows(m->U, m->user_ids, m->n_users, k, dt, (uint64_t)p->seed, SIDE_USERS,
+            nt_e);
+  init_rows(m->V, m->item_ids, m->n_items, k, dt, (uint64_t)p->seed, SIDE_ITEMS,
+            nt_e);
 
   for (it = 0; it < p->max_iter && !stop; it++) {
     double t0 = omp_get_wtime(), loss, sse, *h;
-    if (p->implicit && (rc = gram(m->V, m->n_items, k, dt, nt, YtY)) != CLEARN_OK)
+    if (p->implicit &&
+        (rc = gram(m->V, m->n_items, k, dt, nt_g, YtY)) != CLEARN_OK)
       goto cleanup;
-    rc = half_step(&c, nt, tr->n_users, tr->u_ptr, tr->u_idx, tr->u_val,
-                   m->V, m->ib, m->U, m->ub, cap, &bad);
+    rc = half_step(&c, nt_u, tr->n_users, tr->u_ptr, tr->u_idx, tr->u_val, m->V,
+                   m->ib, m->U, m->ub, cap, &bad);
     if (rc != CLEARN_OK) {
       rc = fail_row(rc, "user", bad >= 0 ? m->user_ids[bad] : -1, p->reg);
       goto cleanup;
     }
-    if (p->implicit && (rc = gram(m->U, m->n_users, k, dt, nt, YtY)) != CLEARN_OK)
+    if (p->implicit &&
+        (rc = gram(m->U, m->n_users, k, dt, nt_g, YtY)) != CLEARN_OK)
       goto cleanup;
-    rc = half_step(&c, nt, tr->n_items, tr->i_ptr, tr->i_idx, tr->i_val,
-                   m->U, m->ub, m->V, m->ib, cap, &bad);
+    rc = half_step(&c, nt_i, tr->n_items, tr->i_ptr, tr->i_idx, tr->i_val, m->U,
+                   m->ub, m->V, m->ib, cap, &bad);
     if (rc != CLEARN_OK) {
       rc = fail_row(rc, "item", bad >= 0 ? m->item_ids[bad] : -1, p->reg);
       goto cleanup;
     }
-    if (p->implicit && (rc = gram(m->V, m->n_items, k, dt, nt, YtY)) != CLEARN_OK)
+    if (p->implicit &&
+        (rc = gram(m->V, m->n_items, k, dt, nt_g, YtY)) != CLEARN_OK)
       goto cleanup;
-    train_metrics(m, tr, YtY, nt, rb1, rb2, &loss, &sse);
+    train_metrics(m, tr, YtY, nt_e, rb1, rb2, &loss, &sse);
     loss /= (double)tr->nnz;
     h = m->history + it * HIST_COLS;
     h[0] = loss;
     h[1] = sqrt(sse / (double)tr->nnz);
-    h[2] = va ? valid_rmse(m, va, umap, imap, p->cold_start, nt, rb1, rb2)
-              : NAN;
+    h[2] =
+        va ? valid_rmse(m, va, umap, imap, p->cold_start, nt_e, rb1, rb2) : NAN;
     h[3] = omp_get_wtime() - t0;
     m->n_iter = it + 1;
     if (!isfinite(loss)) {
@@ -1037,7 +1058,7 @@ static int als_predict_pairs(const void *params, const void *model,
   const als_params *p = params;
   const als_model *m = model;
   int64_t q;
-  int nt = n >= 4096 ? als_threads(p) : 1;
+  int nt = als_team(p, (double)n * (2.0 * (double)m->k + 64));
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (q = 0; q < n; q++)
     out[q] = predict_rows(m, user_row(m, users[q]), item_row(m, items[q]),
@@ -1122,16 +1143,21 @@ static int als_recommend(const void *params, const void *model,
   const als_model *m = model;
   int64_t ni = m->n_items, b0, kh = k < ni ? k : ni;
   int nt = als_threads(p), rc = CLEARN_OK;
+  int team = als_team(p, (double)(n_users < REC_BLOCK ? n_users : REC_BLOCK) *
+                             (double)ni * 8);
   int64_t rows[REC_BLOCK], pos[REC_BLOCK];
   void *Ub = clearn__malloc((size_t)(REC_BLOCK * m->k), m->es);
-  void *S = clearn__malloc((size_t)REC_BLOCK * (size_t)(ni > 0 ? ni : 1), m->es);
-  double *ds = clearn__malloc((size_t)nt * (size_t)(ni > 0 ? ni : 1),
-                              sizeof(double));
-  scored *heaps = clearn__malloc((size_t)nt * (size_t)(kh > 0 ? kh : 1),
-                                 sizeof(scored));
+  void *S =
+      clearn__malloc((size_t)REC_BLOCK * (size_t)(ni > 0 ? ni : 1), m->es);
+  double *ds =
+      clearn__malloc((size_t)nt * (size_t)(ni > 0 ? ni : 1), sizeof(double));
+  scored *heaps =
+      clearn__malloc((size_t)nt * (size_t)(kh > 0 ? kh : 1), sizeof(scored));
   if (!Ub || !S || !ds || !heaps) {
-    rc = clearn__err(CLEARN_ENOMEM, "als: recommend: out of memory for %lld "
-                     "items", (long long)ni);
+    rc = clearn__err(CLEARN_ENOMEM,
+                     "als: recommend: out of memory for %lld "
+                     "items",
+                     (long long)ni);
     goto cleanup;
   }
   for (b0 = 0; b0 < n_users; b0 += REC_BLOCK) {
@@ -1144,14 +1170,13 @@ static int als_recommend(const void *params, const void *model,
                row_ptr(m->U, rows[j], m->k, m->es), (size_t)m->k * m->es);
     }
     if (nk > 0) {
-      rc = m->dt == CLEARN_FLOAT32
-               ? clearn__sgemm_nt(nk, ni, m->k, 1.0f, Ub, m->k, m->V, m->k,
-                                  0.0f, S)
-               : clearn__dgemm_nt(nk, ni, m->k, 1.0, Ub, m->k, m->V, m->k,
-                                  0.0, S);
+      rc = m->dt == CLEARN_FLOAT32 ? clearn__sgemm_nt(nk, ni, m->k, 1.0f, Ub,
+                                                      m->k, m->V, m->k, 0.0f, S)
+                                   : clearn__dgemm_nt(nk, ni, m->k, 1.0, Ub,
+                                                      m->k, m->V, m->k, 0.0, S);
       if (rc != CLEARN_OK) goto cleanup;
     }
-#pragma omp parallel for num_threads(nt) schedule(dynamic, 1)
+#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
     for (j = 0; j < nb; j++) {
       int tid = omp_get_thread_num();
       double *d = ds + (size_t)tid * (size_t)ni;
@@ -1434,8 +1459,8 @@ static int als_save(const void *model, hid_t g) {
   int32_t *items = NULL;
   int rc;
   ptr = clearn__malloc((size_t)m->n_users + 1, sizeof(int64_t));
-  items = clearn__malloc((size_t)(m->seen_n > 0 ? m->seen_n : 1),
-                         sizeof(int32_t));
+  items =
+      clearn__malloc((size_t)(m->seen_n > 0 ? m->seen_n : 1), sizeof(int32_t));
   if (!ptr || !items) {
     rc = clearn__err(CLEARN_ENOMEM, "als: save: out of memory");
     goto cleanup;
@@ -1446,8 +1471,8 @@ static int als_save(const void *model, hid_t g) {
            (size_t)m->seen_len[u] * sizeof(int32_t));
     ptr[u + 1] = ptr[u] + m->seen_len[u];
   }
-  rc = clearn__h5_write(g, "user_ids", m->user_ids, 1, m->n_users,
-                        CLEARN_INT64);
+  rc =
+      clearn__h5_write(g, "user_ids", m->user_ids, 1, m->n_users, CLEARN_INT64);
   if (rc == CLEARN_OK)
     rc = clearn__h5_write(g, "item_ids", m->item_ids, 1, m->n_items,
                           CLEARN_INT64);
@@ -1469,9 +1494,8 @@ static int als_save(const void *model, hid_t g) {
                           CLEARN_FLOAT64);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_write_i64(g, "rank", m->k);
   if (rc == CLEARN_OK)
-    rc = clearn__h5_attr_write_str(g, "dtype", m->dt == CLEARN_FLOAT32
-                                                   ? "float32"
-                                                   : "float64");
+    rc = clearn__h5_attr_write_str(
+        g, "dtype", m->dt == CLEARN_FLOAT32 ? "float32" : "float64");
   if (rc == CLEARN_OK) rc = clearn__h5_attr_write_i64(g, "biases", m->biased);
   if (rc == CLEARN_OK)
     rc = clearn__h5_attr_write_i64(g, "implicit", m->implicit);
@@ -1481,8 +1505,7 @@ static int als_save(const void *model, hid_t g) {
     rc = clearn__h5_attr_write_i64(g, "nonnegative", m->nonneg);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_write_f64(g, "reg", m->reg);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_write_f64(g, "alpha", m->alpha);
-  if (rc == CLEARN_OK)
-    rc = clearn__h5_attr_write_f64(g, "global_mean", m->mu);
+  if (rc == CLEARN_OK) rc = clearn__h5_attr_write_f64(g, "global_mean", m->mu);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_write_i64(g, "n_iter", m->n_iter);
 cleanup:
   free(ptr);
@@ -1524,8 +1547,10 @@ static int all_finite(const clearn_matrix *a, const char *name) {
     double v = a->dtype == CLEARN_FLOAT32 ? ((const float *)a->data)[j]
                                           : ((const double *)a->data)[j];
     if (!isfinite(v))
-      return clearn__err(CLEARN_EFORMAT, "dataset '%s' holds a non-finite "
-                         "value at %lld", name, (long long)j);
+      return clearn__err(CLEARN_EFORMAT,
+                         "dataset '%s' holds a non-finite "
+                         "value at %lld",
+                         name, (long long)j);
   }
   return CLEARN_OK;
 }
@@ -1552,8 +1577,10 @@ static int als_load(hid_t g, void **out) {
     else if (strcmp(dts, "float64") == 0)
       dt = CLEARN_FLOAT64;
     else
-      rc = clearn__err(CLEARN_EFORMAT, "attribute 'dtype' = '%s', must be "
-                       "float32 or float64", dts);
+      rc = clearn__err(CLEARN_EFORMAT,
+                       "attribute 'dtype' = '%s', must be "
+                       "float32 or float64",
+                       dts);
   }
   if (rc == CLEARN_OK) rc = read_flag(g, "biases", &biased);
   if (rc == CLEARN_OK) rc = read_flag(g, "implicit", &implicit);
@@ -1566,10 +1593,10 @@ static int als_load(hid_t g, void **out) {
   if (rc == CLEARN_OK && (!isfinite(reg) || reg < 0 || !isfinite(alpha) ||
                           alpha < 0 || !isfinite(mu) || n_iter < 0))
     rc = clearn__err(CLEARN_EFORMAT, "attributes reg, alpha, global_mean or "
-                     "n_iter out of range");
+                                     "n_iter out of range");
   if (rc == CLEARN_OK && biased && implicit)
     rc = clearn__err(CLEARN_EFORMAT, "attributes biases and implicit are "
-                     "both 1, which no fit produces");
+                                     "both 1, which no fit produces");
   if (rc == CLEARN_OK)
     rc = clearn__h5_read(g, "user_ids", CLEARN_INT64, 1, -1, &uid);
   if (rc == CLEARN_OK)
@@ -1588,8 +1615,8 @@ static int als_load(hid_t g, void **out) {
   if (rc == CLEARN_OK)
     rc = clearn__h5_read(g, "seen_items", CLEARN_INT32, 1, -1, &si);
   if (rc == CLEARN_OK)
-    rc = clearn__h5_read(g, "history", CLEARN_FLOAT64, n_iter, HIST_COLS,
-                         &hist);
+    rc =
+        clearn__h5_read(g, "history", CLEARN_FLOAT64, n_iter, HIST_COLS, &hist);
   if (rc == CLEARN_OK) rc = all_finite(U, "user_factors");
   if (rc == CLEARN_OK) rc = all_finite(V, "item_factors");
   if (rc == CLEARN_OK && biased) rc = all_finite(ub, "user_bias");
@@ -1600,25 +1627,31 @@ static int als_load(hid_t g, void **out) {
     const int32_t *it = si->data;
     for (j = 1; j < ni; j++)
       if (ids[j] <= ids[j - 1]) {
-        rc = clearn__err(CLEARN_EFORMAT, "dataset 'item_ids' is not strictly "
-                         "ascending at %lld", (long long)j);
+        rc = clearn__err(CLEARN_EFORMAT,
+                         "dataset 'item_ids' is not strictly "
+                         "ascending at %lld",
+                         (long long)j);
         goto cleanup;
       }
     if (ptr[0] != 0 || ptr[nu] != si->cols) {
       rc = clearn__err(CLEARN_EFORMAT, "dataset 'seen_ptr' does not match "
-                       "'seen_items'");
+                                       "'seen_items'");
       goto cleanup;
     }
     for (j = 0; j < nu; j++)
       if (ptr[j + 1] < ptr[j]) {
-        rc = clearn__err(CLEARN_EFORMAT, "dataset 'seen_ptr' decreases at "
-                         "%lld", (long long)j);
+        rc = clearn__err(CLEARN_EFORMAT,
+                         "dataset 'seen_ptr' decreases at "
+                         "%lld",
+                         (long long)j);
         goto cleanup;
       }
     for (j = 0; j < si->cols; j++)
       if (it[j] < 0 || it[j] >= ni) {
-        rc = clearn__err(CLEARN_EFORMAT, "dataset 'seen_items' holds item row "
-                         "%d outside [0, %lld)", (int)it[j], (long long)ni);
+        rc = clearn__err(CLEARN_EFORMAT,
+                         "dataset 'seen_items' holds item row "
+                         "%d outside [0, %lld)",
+                         (int)it[j], (long long)ni);
         goto cleanup;
       }
   }

@@ -33,7 +33,8 @@
 
 #include "testutil.h"
 
-/* ---- data ----------------------------------------------------------------- */
+/* ---- data -----------------------------------------------------------------
+ */
 
 typedef struct {
   int64_t n;
@@ -121,7 +122,8 @@ static void gen_counts(int64_t nu, int64_t ni, double density,
       double x = tu_uniform(&r);
       if (!forced && x >= density) continue;
       triples_push(t, nu * ni, user_id(u), item_id(i),
-                   x < density * 0.1 ? 0.0f : (float)(1 + (int)(9 * tu_uniform(&r))));
+                   x < density * 0.1 ? 0.0f
+                                     : (float)(1 + (int)(9 * tu_uniform(&r))));
     }
 }
 
@@ -135,7 +137,8 @@ static clearn_ratings *make_ratings(const triples *t) {
   return r;
 }
 
-/* ---- estimator helpers ---------------------------------------------------- */
+/* ---- estimator helpers ----------------------------------------------------
+ */
 
 static clearn_estimator *make_als(const char *settings) {
   /* settings: "name=value name=value ..." */
@@ -182,10 +185,14 @@ static double mget(const clearn_matrix *m, int64_t i, int64_t j) {
   const void *d = clearn_matrix_data(m);
   int64_t at = i * clearn_matrix_cols(m) + j;
   switch (clearn_matrix_dtype(m)) {
-  case CLEARN_FLOAT64: return ((const double *)d)[at];
-  case CLEARN_FLOAT32: return ((const float *)d)[at];
-  case CLEARN_INT64: return (double)((const int64_t *)d)[at];
-  case CLEARN_INT32: return ((const int32_t *)d)[at];
+  case CLEARN_FLOAT64:
+    return ((const double *)d)[at];
+  case CLEARN_FLOAT32:
+    return ((const float *)d)[at];
+  case CLEARN_INT64:
+    return (double)((const int64_t *)d)[at];
+  case CLEARN_INT32:
+    return ((const int32_t *)d)[at];
   }
   return NAN;
 }
@@ -195,11 +202,13 @@ static double mget(const clearn_matrix *m, int64_t i, int64_t j) {
 static double max_rel_diff(const clearn_matrix *a, const clearn_matrix *b) {
   int64_t r, c, n_r = clearn_matrix_rows(b), n_c = clearn_matrix_cols(b);
   double d = 0, s = 1;
-  if (clearn_matrix_rows(a) != n_r || clearn_matrix_cols(a) != n_c) return INFINITY;
+  if (clearn_matrix_rows(a) != n_r || clearn_matrix_cols(a) != n_c)
+    return INFINITY;
   for (r = 0; r < n_r; r++)
     for (c = 0; c < n_c; c++) {
       double x = mget(a, r, c), y = mget(b, r, c);
-      if (fabs(x - y) > d || isnan(x - y)) d = isnan(x - y) ? INFINITY : fabs(x - y);
+      if (fabs(x - y) > d || isnan(x - y))
+        d = isnan(x - y) ? INFINITY : fabs(x - y);
       if (fabs(y) > s) s = fabs(y);
     }
   return d / s;
@@ -220,7 +229,8 @@ static double rmse_of(const clearn_estimator *est, const clearn_ratings *r) {
   return v;
 }
 
-/* ---- tests ---------------------------------------------------------------- */
+/* ---- tests ----------------------------------------------------------------
+ */
 
 static void test_recovery(void) {
   triples tr, te;
@@ -242,8 +252,9 @@ static void test_recovery(void) {
   CHECK(rm_te < 0.115, "test RMSE %g, noise 0.1", rm_te);
   /* History: monotone loss, valid_rmse equals score_ratings at the end. */
   h = attr(est, "history");
-  CHECK(clearn_matrix_rows(h) == 25 && clearn_matrix_cols(h) == 4, "history %lld x %lld",
-        (long long)clearn_matrix_rows(h), (long long)clearn_matrix_cols(h));
+  CHECK(clearn_matrix_rows(h) == 25 && clearn_matrix_cols(h) == 4,
+        "history %lld x %lld", (long long)clearn_matrix_rows(h),
+        (long long)clearn_matrix_cols(h));
   for (it = 1; it < clearn_matrix_rows(h); it++)
     CHECK(mget(h, it, 0) <= mget(h, it - 1, 0) * (1 + 1e-9),
           "loss went up at iteration %lld", (long long)it + 1);
@@ -261,7 +272,8 @@ static void test_recovery(void) {
   gen_lowrank(400, 300, 3, 0.25, 0.1, 3.5, 0.5, 0.1, 12, &tr, &te);
   rtr = make_ratings(&tr);
   rte = make_ratings(&te);
-  est = fit_als("rank=3 reg=0.002 max_iter=25 biases=true cold_start=drop", rtr, rte);
+  est = fit_als("rank=3 reg=0.002 max_iter=25 biases=true cold_start=drop", rtr,
+                rte);
   rm_te = rmse_of(est, rte);
   printf("recovery with biases: test RMSE %.4f\n", rm_te);
   CHECK(rm_te < 0.115, "biased test RMSE %g", rm_te);
@@ -336,14 +348,15 @@ static void compare_ref(const char *pname, const clearn_matrix *got,
   CHECK(ref != NULL, "%s%s: reference missing or short", pname, ext);
   if (ref == NULL) return;
   for (j = 0; j < n; j++) {
-    double x = mget(got, j / clearn_matrix_cols(got),
-                                 j % clearn_matrix_cols(got));
+    double x =
+        mget(got, j / clearn_matrix_cols(got), j % clearn_matrix_cols(got));
     if (!(fabs(x - ref[j]) <= d)) d = fabs(x - ref[j]);
     if (fabs(ref[j]) > s) s = fabs(ref[j]);
   }
-  printf("  %-16s %-3s max |clearn - numpy| = %.3g (scale %.3g)\n", pname, ext + 1,
-         d, s);
-  CHECK(d <= tol * s, "%s%s differs from numpy by %g (scale %g)", pname, ext, d, s);
+  printf("  %-16s %-3s max |clearn - numpy| = %.3g (scale %.3g)\n", pname,
+         ext + 1, d, s);
+  CHECK(d <= tol * s, "%s%s differs from numpy by %g (scale %g)", pname, ext, d,
+        s);
   free(ref);
 }
 
@@ -365,8 +378,10 @@ static void test_numpy(const char *script, const char *python, int *skipped) {
 
   *skipped = 0;
   if (python[0] == '\0' || access(python, X_OK) != 0) {
-    fprintf(stderr, "SKIPPED (numpy comparison): %s not found or not "
-            "executable\n", python[0] ? python : "(no python given)");
+    fprintf(stderr,
+            "SKIPPED (numpy comparison): %s not found or not "
+            "executable\n",
+            python[0] ? python : "(no python given)");
     *skipped = 1;
     return;
   }
@@ -406,7 +421,8 @@ static void test_numpy(const char *script, const char *python, int *skipped) {
   }
   CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
         "%s failed (status %d)", cmd, status);
-  if (!(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0)) goto done;
+  if (!(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0))
+    goto done;
 
   printf("NumPy reference (tests/als_ref.py), dtype float64:\n");
   for (q = 0; q < np; q++) {
@@ -526,9 +542,11 @@ static void test_dtype_and_cg(void) {
   ua = attr(a, "user_factors");
   ub = attr(b, "user_factors");
   CHECK(clearn_matrix_dtype(ua) == CLEARN_FLOAT32 &&
-            clearn_matrix_dtype(ub) == CLEARN_FLOAT64, "dtypes");
+            clearn_matrix_dtype(ub) == CLEARN_FLOAT64,
+        "dtypes");
   printf("float32 vs float64 user factors: %.3g\n", max_rel_diff(ua, ub));
-  CHECK(max_rel_diff(ua, ub) < 1e-3, "float32 vs float64: %g", max_rel_diff(ua, ub));
+  CHECK(max_rel_diff(ua, ub) < 1e-3, "float32 vs float64: %g",
+        max_rel_diff(ua, ub));
   CHECK_CLOSE(rmse_of(a, r), rmse_of(b, r), 1e-4, 0);
   clearn_matrix_free(ua);
   clearn_matrix_free(ub);
@@ -537,32 +555,41 @@ static void test_dtype_and_cg(void) {
 
   /* CG with more steps than unknowns solves the rows (nearly) exactly. */
   a = fit_als("rank=6 max_iter=2 biases=true dtype=float64", r, NULL);
-  b = fit_als("rank=6 max_iter=2 biases=true dtype=float64 solver=cg cg_steps=30", r, NULL);
+  b = fit_als(
+      "rank=6 max_iter=2 biases=true dtype=float64 solver=cg cg_steps=30", r,
+      NULL);
   ua = attr(a, "user_factors");
   ub = attr(b, "user_factors");
   printf("explicit CG (30 steps) vs Cholesky: %.3g\n", max_rel_diff(ub, ua));
-  CHECK(max_rel_diff(ub, ua) < 1e-6, "explicit CG vs Cholesky: %g", max_rel_diff(ub, ua));
+  CHECK(max_rel_diff(ub, ua) < 1e-6, "explicit CG vs Cholesky: %g",
+        max_rel_diff(ub, ua));
   clearn_matrix_free(ua);
   clearn_matrix_free(ub);
   clearn_estimator_free(a);
   clearn_estimator_free(b);
 
-  a = fit_als("rank=6 max_iter=2 implicit=true alpha=2 dtype=float64", rc, NULL);
+  a = fit_als("rank=6 max_iter=2 implicit=true alpha=2 dtype=float64", rc,
+              NULL);
   b = fit_als("rank=6 max_iter=2 implicit=true alpha=2 dtype=float64 solver=cg "
-              "cg_steps=30", rc, NULL);
+              "cg_steps=30",
+              rc, NULL);
   ua = attr(a, "item_factors");
   ub = attr(b, "item_factors");
   printf("implicit CG (30 steps) vs Cholesky: %.3g\n", max_rel_diff(ub, ua));
-  CHECK(max_rel_diff(ub, ua) < 1e-6, "implicit CG vs Cholesky: %g", max_rel_diff(ub, ua));
+  CHECK(max_rel_diff(ub, ua) < 1e-6, "implicit CG vs Cholesky: %g",
+        max_rel_diff(ub, ua));
   clearn_matrix_free(ua);
   clearn_matrix_free(ub);
   clearn_estimator_free(b);
   /* A few warm-started steps per iteration converge to the same fit. */
-  b = fit_als("rank=6 max_iter=15 implicit=true alpha=2 dtype=float64 solver=cg "
-              "cg_steps=3", rc, NULL);
+  b = fit_als(
+      "rank=6 max_iter=15 implicit=true alpha=2 dtype=float64 solver=cg "
+      "cg_steps=3",
+      rc, NULL);
   {
     clearn_estimator *c15 = fit_als("rank=6 max_iter=15 implicit=true alpha=2 "
-                                    "dtype=float64", rc, NULL);
+                                    "dtype=float64",
+                                    rc, NULL);
     clearn_matrix *h1 = attr(b, "history"), *h2 = attr(c15, "history");
     printf("implicit loss after 15 iterations: cg(3) %.6f, cholesky %.6f\n",
            mget(h1, 14, 0), mget(h2, 14, 0));
@@ -592,8 +619,11 @@ static void test_nonnegative(void) {
   gen_lowrank(150, 120, 4, 0.2, 0.2, 3.0, 0.0, 0, 51, &t, NULL);
   r = make_ratings(&t);
   for (q = 0; q < 2; q++) {
-    est = fit_als(q ? "rank=6 reg=0.05 max_iter=5 nonnegative=true dtype=float64 biases=true"
-                    : "rank=6 reg=0.05 max_iter=5 nonnegative=true dtype=float64", r, NULL);
+    est =
+        fit_als(q ? "rank=6 reg=0.05 max_iter=5 nonnegative=true dtype=float64 "
+                    "biases=true"
+                  : "rank=6 reg=0.05 max_iter=5 nonnegative=true dtype=float64",
+                r, NULL);
     U = attr(est, "user_factors");
     V = attr(est, "item_factors");
     for (j = 0; j < clearn_matrix_rows(U) * k; j++) {
@@ -606,11 +636,13 @@ static void test_nonnegative(void) {
     clearn_matrix_free(V);
     clearn_estimator_free(est);
   }
-  printf("nonnegative: %lld exact zeros among the user factors\n", (long long)n_zero);
+  printf("nonnegative: %lld exact zeros among the user factors\n",
+         (long long)n_zero);
   CHECK(n_zero > 0, "no active constraint at all: the test proves little");
 
   /* KKT on a fold-in (no biases). */
-  est = fit_als("rank=6 reg=0.05 max_iter=5 nonnegative=true dtype=float64", r, NULL);
+  est = fit_als("rank=6 reg=0.05 max_iter=5 nonnegative=true dtype=float64", r,
+                NULL);
   ids = attr(est, "user_ids");
   {
     int64_t uid = (int64_t)mget(ids, 0, 3), n = 0, *it;
@@ -711,22 +743,24 @@ static void test_save_load_recommend(void) {
               "recommended item %lld was rated by user %lld in training",
               (long long)recs[q * k + j], (long long)users[q]);
       if (j > 0) CHECK(sc[q * k + j] <= sc[q * k + j - 1], "scores not sorted");
-      CHECK_OK(clearn_estimator_predict_pairs(est, &users[q], &recs[q * k + j], 1, &pred));
+      CHECK_OK(clearn_estimator_predict_pairs(est, &users[q], &recs[q * k + j],
+                                              1, &pred));
       CHECK_CLOSE(sc[q * k + j], pred, 1e-12, 1e-12);
     }
     /* brute force: no unrated item scores above the k-th. */
     for (j = 0; j < clearn_matrix_cols(iids); j++) {
       int64_t item = (int64_t)mget(iids, 0, j), p, rated = 0;
-      double s = mget(mu, 0, 0) + mget(ub, 0, urow) +
-                 mget(ib, 0, j);
+      double s = mget(mu, 0, 0) + mget(ub, 0, urow) + mget(ib, 0, j);
       int a;
       for (a = 0; a < 5; a++) s += mget(U, urow, a) * mget(V, j, a);
       for (p = 0; p < t.n; p++) rated |= t.u[p] == users[q] && t.i[p] == item;
       for (p = 0; p < k; p++) rated |= recs[q * k + p] == item;
       if (!rated && s > sc[q * k + k - 1] + 1e-9) better++;
     }
-    CHECK(better == 0, "user %lld: %lld unrated items beat the k-th "
-          "recommendation", (long long)users[q], (long long)better);
+    CHECK(better == 0,
+          "user %lld: %lld unrated items beat the k-th "
+          "recommendation",
+          (long long)users[q], (long long)better);
   }
   for (j = 0; j < k; j++)
     CHECK(recs[5 * k + j] == -1 && isnan(sc[5 * k + j]), "unknown user row");
@@ -740,10 +774,12 @@ static void test_save_load_recommend(void) {
       int64_t p;
       for (p = 0; p < te.n; p++)
         CHECK(!(te.u[p] == users[0] && te.i[p] == r2[j]), "excluded test item");
-      for (p = 0; p < t.n; p++) only_train += t.u[p] == users[0] && t.i[p] == r2[j];
+      for (p = 0; p < t.n; p++)
+        only_train += t.u[p] == users[0] && t.i[p] == r2[j];
     }
-    printf("recommend with exclude=test: %lld training items among the top %lld\n",
-           (long long)only_train, (long long)k);
+    printf(
+        "recommend with exclude=test: %lld training items among the top %lld\n",
+        (long long)only_train, (long long)k);
   }
   /* more slots than items */
   {
@@ -789,8 +825,10 @@ static void test_save_load_recommend(void) {
         na += pow(mget(V, src, a), 2);
         nb += pow(mget(V, j, a), 2);
       }
-      CHECK(d / sqrt(na * nb) <= ss[4] + 1e-12, "item %lld more similar than "
-            "the 5th", (long long)j);
+      CHECK(d / sqrt(na * nb) <= ss[4] + 1e-12,
+            "item %lld more similar than "
+            "the 5th",
+            (long long)j);
     }
   }
   {
@@ -824,17 +862,19 @@ static void test_save_load_recommend(void) {
       CHECK(rr[j] != fi[0] && rr[j] != fi[1] && rr[j] != fi[2],
             "folded-in items must be excluded");
   }
-  snprintf(path, sizeof path, "%s/clearn-als-%d.h5", base && *base ? base : "/tmp",
-           (int)getpid());
+  snprintf(path, sizeof path, "%s/clearn-als-%d.h5",
+           base && *base ? base : "/tmp", (int)getpid());
   CHECK_OK(clearn_estimator_save(est, path));
   CHECK_OK(clearn_estimator_load(path, "als", &back));
   if (back) {
     int64_t all[7];
     clearn_matrix *h1 = attr(est, "history"), *h2 = attr(back, "history");
-    clearn_matrix *a1 = attr(est, "user_factors"), *a2 = attr(back, "user_factors");
+    clearn_matrix *a1 = attr(est, "user_factors"),
+                  *a2 = attr(back, "user_factors");
     memcpy(all, users, sizeof users);
     all[6] = 31337;
-    CHECK(same_bytes(h1, h2) && same_bytes(a1, a2), "history / factors after load");
+    CHECK(same_bytes(h1, h2) && same_bytes(a1, a2),
+          "history / factors after load");
     CHECK_OK(clearn_estimator_recommend(est, all, 7, 6, NULL, recs, sc));
     CHECK_OK(clearn_estimator_recommend(back, all, 7, 6, NULL, recs2, sc2));
     CHECK(memcmp(recs, recs2, sizeof(int64_t) * 7 * 6) == 0 &&
@@ -908,8 +948,9 @@ static void test_cold_start(void) {
   CHECK_OK(clearn_estimator_set_param_string(est, "cold_start", "mean"));
   CHECK_OK(clearn_estimator_predict_pairs(est, users, items, 3, p));
   CHECK_CLOSE(p[0], mget(mu, 0, 0) + mget(ub, 0, 0), 1e-12, 0);
-  CHECK_CLOSE(p[1], mget(mu, 0, 0) +
-                        mget(ib, 0, clearn_ratings_item_index(r, item_id(2))),
+  CHECK_CLOSE(p[1],
+              mget(mu, 0, 0) +
+                  mget(ib, 0, clearn_ratings_item_index(r, item_id(2))),
               1e-12, 0);
   CHECK_CLOSE(p[2], mget(mu, 0, 0), 1e-12, 0);
   CHECK_OK(clearn_estimator_score_ratings(est, test, "rmse", &rm, &used));
@@ -967,7 +1008,8 @@ static void test_fold_in(void) {
       pd = fmax(pd, fabs(p1 - p0));
     }
     printf("fold_in of a fitted user's own ratings: factor change %.3g (scale "
-           "%.3g), prediction change %.3g\n", d, s, pd);
+           "%.3g), prediction change %.3g\n",
+           d, s, pd);
     CHECK(d <= 0.01 * s, "fold_in moved the user by %g", d);
     CHECK(pd <= 0.005, "fold_in changed the user's predictions by %g", pd);
     clearn_matrix_free(V);
@@ -1001,7 +1043,8 @@ static void test_fold_in(void) {
   }
   {
     float nanv = NAN;
-    CHECK_RC(clearn_estimator_fold_in(est, 1, it, &nanv, 1, NULL), CLEARN_ENUMERIC);
+    CHECK_RC(clearn_estimator_fold_in(est, 1, it, &nanv, 1, NULL),
+             CLEARN_ENUMERIC);
   }
   free(it);
   free(v);
@@ -1043,8 +1086,7 @@ static void test_progress_tol(void) {
   n_iter = attr(est, "n_iter");
   h = attr(est, "history");
   CHECK(calls == 2 && mget(n_iter, 0, 0) == 2 && clearn_matrix_rows(h) == 2,
-        "stopped after %d calls, n_iter %g", calls,
-        mget(n_iter, 0, 0));
+        "stopped after %d calls, n_iter %g", calls, mget(n_iter, 0, 0));
   clearn_matrix_free(n_iter);
   clearn_matrix_free(h);
   clearn_estimator_free(est);
@@ -1060,8 +1102,8 @@ static void test_progress_tol(void) {
   est = fit_als("rank=3 max_iter=100 tol=1e-3", r, NULL);
   n_iter = attr(est, "n_iter");
   printf("tol=1e-3 stopped after %g iterations\n", mget(n_iter, 0, 0));
-  CHECK(mget(n_iter, 0, 0) < 100 && mget(n_iter, 0, 0) >= 2,
-        "n_iter %g", mget(n_iter, 0, 0));
+  CHECK(mget(n_iter, 0, 0) < 100 && mget(n_iter, 0, 0) >= 2, "n_iter %g",
+        mget(n_iter, 0, 0));
   clearn_matrix_free(n_iter);
   clearn_estimator_free(est);
   est = make_als("rank=3 max_iter=2 tol=1e-12");
@@ -1084,19 +1126,26 @@ static void test_errors(void) {
   clearn_ratings *r;
 
   CHECK_RC(clearn_estimator_set_param_int(est, "rank", 0), CLEARN_EPARAM);
-  CHECK_STR(clearn_estimator_errmsg(est), "als: parameter 'rank' = 0: must be >= 1");
+  CHECK_STR(clearn_estimator_errmsg(est),
+            "als: parameter 'rank' = 0: must be >= 1");
   CHECK_RC(clearn_estimator_set_param_double(est, "reg", -1), CLEARN_EPARAM);
-  CHECK_STR(clearn_estimator_errmsg(est), "als: parameter 'reg' = -1: must be >= 0");
+  CHECK_STR(clearn_estimator_errmsg(est),
+            "als: parameter 'reg' = -1: must be >= 0");
   CHECK_RC(clearn_estimator_set_param_int(est, "max_iter", 0), CLEARN_EPARAM);
   CHECK_RC(clearn_estimator_set_param_int(est, "cg_steps", 0), CLEARN_EPARAM);
-  CHECK_RC(clearn_estimator_set_param_int(est, "num_threads", -1), CLEARN_EPARAM);
-  CHECK_RC(clearn_estimator_set_param_double(est, "alpha", -0.5), CLEARN_EPARAM);
+  CHECK_RC(clearn_estimator_set_param_int(est, "num_threads", -1),
+           CLEARN_EPARAM);
+  CHECK_RC(clearn_estimator_set_param_double(est, "alpha", -0.5),
+           CLEARN_EPARAM);
   CHECK_RC(clearn_estimator_set_param_double(est, "tol", -1), CLEARN_EPARAM);
-  CHECK_RC(clearn_estimator_set_param_string(est, "solver", "lu"), CLEARN_EPARAM);
+  CHECK_RC(clearn_estimator_set_param_string(est, "solver", "lu"),
+           CLEARN_EPARAM);
   CHECK_STR(clearn_estimator_errmsg(est),
             "als: parameter 'solver' = 'lu': must be one of cholesky|cg");
-  CHECK_RC(clearn_estimator_set_param_string(est, "dtype", "float16"), CLEARN_EPARAM);
-  CHECK_RC(clearn_estimator_set_param_string(est, "cold_start", "zero"), CLEARN_EPARAM);
+  CHECK_RC(clearn_estimator_set_param_string(est, "dtype", "float16"),
+           CLEARN_EPARAM);
+  CHECK_RC(clearn_estimator_set_param_string(est, "cold_start", "zero"),
+           CLEARN_EPARAM);
   CHECK_RC(clearn_estimator_set_param_string(est, "rnak", "3"), CLEARN_EPARAM);
   /* defaults (Spark's where it has them) */
   CHECK_OK(clearn_estimator_get_param_int(est, "rank", &iv));
@@ -1105,17 +1154,21 @@ static void test_errors(void) {
   CHECK(v == 0.1, "reg default %g", v);
   CHECK_OK(clearn_estimator_get_param_int(est, "max_iter", &iv));
   CHECK(iv == 10, "max_iter default");
-  CHECK_OK(clearn_estimator_get_param_string(est, "dtype", buf, sizeof buf, NULL));
+  CHECK_OK(
+      clearn_estimator_get_param_string(est, "dtype", buf, sizeof buf, NULL));
   CHECK_STR(buf, "float32");
-  CHECK_OK(clearn_estimator_get_param_string(est, "weighted_reg", buf, sizeof buf, NULL));
+  CHECK_OK(clearn_estimator_get_param_string(est, "weighted_reg", buf,
+                                             sizeof buf, NULL));
   CHECK_STR(buf, "true");
   /* cross-parameter checks */
   CHECK_OK(clearn_estimator_set_param_string(est, "biases", "true"));
-  CHECK_RC(clearn_estimator_set_param_string(est, "implicit", "true"), CLEARN_EPARAM);
+  CHECK_RC(clearn_estimator_set_param_string(est, "implicit", "true"),
+           CLEARN_EPARAM);
   CHECK(strstr(clearn_estimator_errmsg(est), "biases") != NULL, "%s",
         clearn_estimator_errmsg(est));
   CHECK_OK(clearn_estimator_set_param_string(est, "solver", "cg"));
-  CHECK_RC(clearn_estimator_set_param_string(est, "nonnegative", "true"), CLEARN_EPARAM);
+  CHECK_RC(clearn_estimator_set_param_string(est, "nonnegative", "true"),
+           CLEARN_EPARAM);
   CHECK_OK(clearn_estimator_set_param_string(est, "solver", "cholesky"));
   CHECK_OK(clearn_estimator_set_param_string(est, "biases", "false"));
 
@@ -1124,7 +1177,8 @@ static void test_errors(void) {
   clearn_matrix_wrap(yd, 1, 1, CLEARN_FLOAT64, &y);
   CHECK_RC(clearn_estimator_fit(est, X, y, NULL), CLEARN_EUNSUPPORTED);
   CHECK_RC(clearn_estimator_predict(est, X, &out), CLEARN_EUNSUPPORTED);
-  CHECK_RC(clearn_estimator_get_attr(est, "user_factors", &out), CLEARN_ENOTFITTED);
+  CHECK_RC(clearn_estimator_get_attr(est, "user_factors", &out),
+           CLEARN_ENOTFITTED);
   CHECK_RC(clearn_estimator_recommend(est, &iv, 1, 3, NULL, &iv, NULL),
            CLEARN_ENOTFITTED);
 
@@ -1143,7 +1197,8 @@ static void test_errors(void) {
   clearn_matrix_free(out);
   CHECK_RC(clearn_estimator_get_attr(est, "user_bias", &out), CLEARN_EINVAL);
   CHECK_RC(clearn_estimator_get_attr(est, "factors", &out), CLEARN_EINVAL);
-  CHECK_RC(clearn_estimator_score_ratings(est, r, "mse", &v, NULL), CLEARN_EINVAL);
+  CHECK_RC(clearn_estimator_score_ratings(est, r, "mse", &v, NULL),
+           CLEARN_EINVAL);
   clearn_ratings_free(r);
   triples_free(&t);
   clearn_matrix_free(X);
