@@ -134,10 +134,10 @@ int clearn__ratings_build(int64_t *user_ids, int64_t n_users,
   }
   /* 1. Group by user, stable: each user's (item, value) in triple order. */
   count_rows(u, nnz, n_users, r->u_ptr);
-  if (by_user) {
+  if (by_user && nnz > 0) { /* (the triple arrays may be NULL when empty) */
     memcpy(r->u_idx, i, (size_t)nnz * sizeof(int32_t));
     memcpy(r->u_val, v, (size_t)nnz * sizeof(float));
-  } else {
+  } else if (!by_user) {
     memcpy(fill, r->u_ptr, (size_t)n_users * sizeof(int64_t));
     for (k = 0; k < nnz; k++) {
       int64_t at = fill[u[k]]++;
@@ -175,7 +175,7 @@ static int cmp_i64(const void *a, const void *b) {
 static int distinct(const int64_t *a, int64_t n, int64_t **out, int64_t *m) {
   int64_t *s = clearn__malloc((size_t)n, sizeof(int64_t)), k, w = 0;
   if (s == NULL) return clearn__err(CLEARN_ENOMEM, "ratings: out of memory");
-  memcpy(s, a, (size_t)n * sizeof(int64_t));
+  if (n > 0) memcpy(s, a, (size_t)n * sizeof(int64_t)); /* a may be NULL */
   qsort(s, (size_t)n, sizeof(int64_t), cmp_i64);
   for (k = 0; k < n; k++)
     if (w == 0 || s[w - 1] != s[k]) s[w++] = s[k];

@@ -17,6 +17,8 @@
  *               multiset, determinism, per-user leave-k-out counts
  *   generator   exact nnz, no duplicate pairs, min_per_user, the star grid,
  *               a long tail, determinism, argument messages
+ *   h5py        clearn's file read by h5py, a file h5py wrote (other integer
+ *               types, gzip, contiguous, its own strings) read by clearn
  *   MovieLens   the real files under /work/shared/data/movielens (or
  *               $CLEARN_MOVIELENS_DIR) against their published counts;
  *               "SKIPPED" when absent
@@ -1464,6 +1466,86 @@ static void test_movielens(void) {
   }
 }
 
+/* ---- h5py: clearn's files read elsewhere, foreign files read here ------ */
+
+static double weighted_sum(const clearn_ratings *r) {
+  triple *t = triples_of(r);
+  double s = 0;
+  for (int64_t k = 0; k < clearn_ratings_nnz(r); k++)
+    s += (double)t[k].v * ((double)t[k].u + 2.0 * (double)t[k].i);
+  free(t);
+  return s;
+}
+
+static void test_h5py(void) {
+  static const char *script =
+      "import sys, h5py, numpy as np\n"
+      "s = lambda v: v.decode() if isinstance(v, bytes) else v\n"
+      "with h5py.File(sys.argv[1], 'r') as f:\n"
+      "    a = f.attrs\n"
+      "    assert s(a['format']) == 'clearn.ratings' and int(a['schema_version']) == 1\n"
+      "    u = f['user_ids'][:, 0]; i = f['item_ids'][:, 0]; p = f['indptr'][:, 0]\n"
+      "    ix = f['item_index'][:, 0]; r = f['rating'][:, 0]\n"
+      "    assert f['rating'].fletcher32 and f['rating'].dtype == np.float32\n"
+      "    assert f['item_index'].dtype == np.int32 and u.dtype == np.int64\n"
+      "    assert int(a['nnz']) == len(r) == p[-1] and int(a['n_users']) == len(u)\n"
+      "    rows = np.repeat(np.arange(len(u)), np.diff(p))\n"
+      "    got = float(np.sum(r.astype(np.float64) * (u[rows] + 2.0 * i[ix])))\n"
+      "    assert abs(got - float(sys.argv[2])) <= 1e-9 * abs(got), (got, sys.argv[2])\n"
+      "# A file written by another program: wider types, h5py's own strings.\n"
+      "rng = np.random.default_rng(1)\n"
+      "mask = rng.random((40, 30)) < 0.3\n"
+      "vals = np.round(rng.random((40, 30)) * 10) / 2\n"
+      "users = np.arange(40) * 11 - 200; items = np.arange(30) * 3 + 1\n"
+      "indptr = np.concatenate([[0], np.cumsum(mask.sum(1))])\n"
+      "col = lambda x: np.asarray(x).reshape(-1, 1)\n"
+      "with h5py.File(sys.argv[3], 'w') as f:\n"
+      "    f.attrs['format'] = 'clearn.ratings'\n"
+      "    f.attrs['schema_version'] = np.int64(1)\n"
+      "    f.attrs['n_users'] = np.int64(40); f.attrs['n_items'] = np.int64(30)\n"
+      "    f.attrs['nnz'] = np.int64(mask.sum()); f.attrs['source'] = 'h5py'\n"
+      "    f.create_dataset('user_ids', data=col(users), chunks=True, fletcher32=True)\n"
+      "    f.create_dataset('item_ids', data=col(items), compression='gzip')\n"
+      "    f.create_dataset('indptr', data=col(indptr).astype(np.int32))\n"
+      "    f.create_dataset('item_index', data=col(np.nonzero(mask)[1]).astype(np.int64))\n"
+      "    f.create_dataset('rating', data=col(vals[mask]), chunks=True, fletcher32=True)\n"
+      "rows, cols = np.nonzero(mask)\n"
+      "open(sys.argv[4], 'w').write(repr(float(np.sum(vals[mask] * (users[rows] + 2.0 * items[cols])))))\n";
+  char p[512], py[512], foreign[512], sum_path[512], cmd[2400];
+  clearn_ratings *r = NULL, *f = NULL;
+  FILE *fp;
+  double want = 0;
+  if (access("/usr/bin/python3", X_OK) != 0 ||
+      system("/usr/bin/python3 -c 'import h5py, numpy' >/dev/null 2>&1") != 0) {
+    printf("note: /usr/bin/python3 with h5py not found; h5py check skipped\n");
+    return;
+  }
+  CHECK_OK(clearn_ratings_generate(200, 150, 5000, 5, 2, 0.5, 2, 4, &r));
+  if (r == NULL) return;
+  CHECK_OK(clearn_ratings_save(r, path_in(p, sizeof p, "for_h5py.h5")));
+  fp = fopen(path_in(py, sizeof py, "h5py_check.py"), "w");
+  fputs(script, fp);
+  fclose(fp);
+  path_in(foreign, sizeof foreign, "from_h5py.h5");
+  path_in(sum_path, sizeof sum_path, "from_h5py.sum");
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' %.17g '%s' '%s'", py,
+           p, weighted_sum(r), foreign, sum_path);
+  fflush(NULL);
+  CHECK(system(cmd) == 0, "h5py check failed: %s", cmd);
+  fp = fopen(sum_path, "r");
+  CHECK(fp && fscanf(fp, "%lf", &want) == 1, "h5py wrote its sum");
+  if (fp) fclose(fp);
+  CHECK_OK(clearn_ratings_load(foreign, &f));
+  if (f) {
+    CHECK_CLOSE(weighted_sum(f), want, 1e-12, 0);
+    CHECK(clearn_ratings_n_users(f) == 40 && clearn_ratings_user_ids(f)[0] == -200,
+          "foreign file: users");
+    check_invariants(f, "file written by h5py");
+  }
+  clearn_ratings_free(r);
+  clearn_ratings_free(f);
+}
+
 static void remove_dir(void) {
   DIR *d = opendir(g_dir);
   struct dirent *e;
@@ -1487,7 +1569,7 @@ int main(int argc, char **argv) {
       {"decimals", test_text_decimals}, {"bad", test_text_bad},
       {"large", test_text_large}, {"hdf5", test_hdf5},
       {"splits", test_splits}, {"generator", test_generator},
-      {"movielens", test_movielens},
+      {"h5py", test_h5py}, {"movielens", test_movielens},
   };
   char tmpl[] = "ratings_files.XXXXXX";
   if (mkdtemp(tmpl) == NULL) {
@@ -1496,7 +1578,6 @@ int main(int argc, char **argv) {
   }
   snprintf(g_dir, sizeof g_dir, "%s", tmpl);
   H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
-  (void)tu_close;
   (void)tu_normal;
   for (size_t k = 0; k < sizeof parts / sizeof parts[0]; k++) {
     int run = argc < 2;
