@@ -35,6 +35,10 @@ static int need_model(const clearn_estimator *est) {
   return CLEARN_OK;
 }
 
+int clearn_estimator_is_recommender(const clearn_estimator *est) {
+  return est != NULL && est->type->rec != NULL;
+}
+
 int clearn_estimator_set_progress(clearn_estimator *est,
                                   clearn_progress_fn fn, void *user_data) {
   if (est == NULL) return clearn__err(CLEARN_EINVAL, "estimator is NULL");

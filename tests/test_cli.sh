@@ -45,6 +45,13 @@ expect predict_shape 3 'X has 3 features, but the estimator was fitted with 2' -
 echo "not hdf5" >"$T/junk.h5"
 expect info_junk 3 'is not an HDF5 file' -- "$CLI" info "$T/junk.h5"
 
+expect train_als 0 'test RMSE 0\.[0-9]+, MAE' -- "$CLI" train als --rank 8 --max_iter 3 --model "$T/als.h5"
+expect info_als 0 'als model' -- "$CLI" info "$T/als.h5"
+expect train_als_json 0 '"test_rmse": 0\.' -- "$CLI" train als --rank 4 --max_iter 2 --json --model "$T/als2.h5"
+printf '1::10::5\n1::11::3\n2::10::4\n2::12::x\n' >"$T/bad.dat"
+expect als_bad_data 3 'bad\.dat:4: field 3' -- "$CLI" train als --data "$T/bad.dat" --format ml-1m
+expect als_bad_param 2 "als: parameter 'rank' = 0" -- "$CLI" train als --rank 0
+
 # Each error once: a single line on stderr.
 "$CLI" train ridge --alpha -2 2>"$T/err" >/dev/null
 [ "$(wc -l <"$T/err")" -eq 1 ] || { echo "FAIL error printed $(wc -l <"$T/err") times"; fails=$((fails + 1)); }

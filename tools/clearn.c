@@ -59,16 +59,18 @@ static int fail(int status, const char *what) {
 static int usage(const char *msg) {
   if (msg) fprintf(stderr, "clearn: %s\n", msg);
   fprintf(stderr,
-          "usage: clearn train <kind> [--data FILE] [--target COL] "
-          "[--test-fraction F] [--seed S] [--model OUT.h5] [--<param> VALUE ...]\n"
+          "usage: clearn train <kind> [--data FILE] [--format F] [--target COL] "
+          "[--test-fraction F] [--seed S] [--model OUT.h5] [--quiet] [--json] "
+          "[--<param> VALUE ...]\n"
           "       clearn predict --model M.h5 --data FILE [--out FILE]\n"
           "       clearn info M.h5\n"
           "       clearn params <kind>\n"
           "kinds:");
   for (int i = 0; i < clearn_kind_count(); i++)
     fprintf(stderr, " %s", clearn_kind_name(i));
-  fprintf(stderr, "\nWithout --data, train uses a generated regression "
-                  "problem (100000 x 50, seed 42).\n");
+  fprintf(stderr, "\nWithout --data, train uses generated data: ml-1m-shaped "
+                  "ratings for recommenders (als), a 100000 x 50 regression "
+                  "problem otherwise.\n");
   return EXIT_USAGE;
 }
 
@@ -195,6 +197,113 @@ static void split_xy(const table *t, long target, long r0, long r1, double *X,
   }
 }
 
+/* ---- recommenders: train on ratings -------------------------------------- */
+
+typedef struct {
+  int quiet, json;
+  double t0;
+} train_view;
+
+static int on_progress(void *user, int iteration, const char *const *names,
+                       const double *values, int n) {
+  train_view *v = user;
+  double train_rmse = NAN, valid_rmse = NAN, loss = NAN, secs = NAN;
+  for (int i = 0; i < n; i++) {
+    if (!strcmp(names[i], "train_rmse")) train_rmse = values[i];
+    else if (!strcmp(names[i], "valid_rmse")) valid_rmse = values[i];
+    else if (!strcmp(names[i], "train_loss")) loss = values[i];
+    else if (!strcmp(names[i], "seconds")) secs = values[i];
+  }
+  if (v->json)
+    printf("{\"iteration\": %d, \"train_loss\": %.10g, \"train_rmse\": %.6f, "
+           "\"test_rmse\": %.6f, \"seconds\": %.4f}\n",
+           iteration, loss, train_rmse, valid_rmse, secs);
+  else if (!v->quiet)
+    printf("%5d %12.6f %12.6f %10.3f\n", iteration, train_rmse, valid_rmse, secs);
+  fflush(stdout);
+  return 0;
+}
+
+static int train_ratings(clearn_estimator *est, const char *data,
+                         const char *format, double test_fraction,
+                         unsigned long long seed, const char *model, int quiet,
+                         int json) {
+  clearn_ratings *all = NULL, *train = NULL, *test = NULL;
+  train_view view = {quiet, json, 0};
+  double rmse = NAN, mae = NAN, t0, t_fit;
+  int64_t n_skipped = 0, n_used = 0, top[10];
+  int rc, ret = 0;
+  if (data) {
+    rc = clearn_ratings_load_text(data, format, 0, &n_skipped, &all);
+    if (rc != CLEARN_OK) return fail(rc, "train");
+    if (!quiet && !json)
+      printf("%s: %lld ratings, %lld users, %lld items\n", data,
+             (long long)clearn_ratings_nnz(all),
+             (long long)clearn_ratings_n_users(all),
+             (long long)clearn_ratings_n_items(all));
+  } else {
+    /* Embedded default: MovieLens-1M-shaped generated ratings. */
+    rc = clearn_ratings_generate(6040, 3706, 1000209, 20, 10, 0.8, 1, seed, &all);
+    if (rc != CLEARN_OK) return fail(rc, "train");
+    if (!quiet && !json)
+      printf("embedded default: generated ml-1m-shaped ratings, %lld ratings, "
+             "%lld users, %lld items, seed %llu\n",
+             (long long)clearn_ratings_nnz(all),
+             (long long)clearn_ratings_n_users(all),
+             (long long)clearn_ratings_n_items(all), seed);
+  }
+  if (test_fraction > 0) {
+    rc = clearn_ratings_split_random(all, test_fraction, seed, &train, &test);
+    if (rc != CLEARN_OK) {
+      ret = fail(rc, "train");
+      goto cleanup;
+    }
+  } else {
+    train = all;
+    all = NULL;
+  }
+  clearn_estimator_set_progress(est, on_progress, &view);
+  if (!quiet && !json)
+    printf("%5s %12s %12s %10s\n", "iter", "train_rmse", "test_rmse", "seconds");
+  t0 = now();
+  if ((rc = clearn_estimator_fit_ratings(est, train, test)) != CLEARN_OK) {
+    ret = fail(rc, "train");
+    goto cleanup;
+  }
+  t_fit = now() - t0;
+  if (test) {
+    clearn_estimator_score_ratings(est, test, "rmse", &rmse, &n_used);
+    clearn_estimator_score_ratings(est, test, "mae", &mae, NULL);
+  }
+  if ((rc = clearn_estimator_save(est, model)) != CLEARN_OK) {
+    ret = fail(rc, "train");
+    goto cleanup;
+  }
+  if (json) {
+    printf("{\"kind\": \"%s\", \"fit_seconds\": %.4f, \"test_rmse\": %.6f, "
+           "\"test_mae\": %.6f, \"test_ratings\": %lld, \"model\": \"%s\"}\n",
+           clearn_estimator_kind(est), t_fit, rmse, mae, (long long)n_used, model);
+  } else if (!quiet) {
+    printf("%s: fit in %.3f s; test RMSE %.4f, MAE %.4f on %lld ratings\n",
+           clearn_estimator_kind(est), t_fit, rmse, mae, (long long)n_used);
+    printf("  model written to %s\n", model);
+    {
+      const int64_t *uids = clearn_ratings_user_ids(train);
+      if (clearn_estimator_recommend(est, uids, 1, 10, NULL, top, NULL) ==
+          CLEARN_OK) {
+        printf("  top 10 for user %lld:", (long long)uids[0]);
+        for (int j = 0; j < 10; j++) printf(" %lld", (long long)top[j]);
+        printf("\n");
+      }
+    }
+  }
+cleanup:
+  clearn_ratings_free(all);
+  clearn_ratings_free(train);
+  clearn_ratings_free(test);
+  return ret;
+}
+
 static int cmd_params(const char *kind) {
   clearn_estimator *est;
   int rc = clearn_estimator_create(kind, &est);
@@ -213,14 +322,15 @@ static int cmd_params(const char *kind) {
 }
 
 static int cmd_train(int argc, char **argv) {
-  const char *kind, *data = NULL, *model = "model.h5";
+  const char *kind, *data = NULL, *model = "model.h5", *format = "auto";
   long target = -1, n_test, n_train;
+  int quiet = 0, json = 0, tf_given = 0;
   double test_fraction = 0.2, t0, t_fit, r2_train = 0, r2_test = NAN;
   unsigned long long seed = 42;
   clearn_estimator *est = NULL;
   clearn_matrix *Xtr = NULL, *ytr = NULL, *Xte = NULL, *yte = NULL;
   double *Xbuf = NULL, *ybuf = NULL;
-  table t;
+  table t = {0};
   int rc, ret = 0, i;
   if (argc < 3) return usage("train: missing estimator kind");
   kind = argv[2];
@@ -230,6 +340,10 @@ static int cmd_train(int argc, char **argv) {
   }
   for (i = 3; i < argc; i++) {
     const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
+    if (!strcmp(opt, "--quiet") || !strcmp(opt, "--json")) {
+      *(opt[2] == 'q' ? &quiet : &json) = 1;
+      continue;
+    }
     if (strncmp(opt, "--", 2) != 0 || val == NULL) {
       clearn_estimator_free(est);
       return usage(val ? "train: options look like --name VALUE"
@@ -237,12 +351,14 @@ static int cmd_train(int argc, char **argv) {
     }
     i++;
     if (!strcmp(opt, "--data")) data = val;
+    else if (!strcmp(opt, "--format")) format = val;
     else if (!strcmp(opt, "--model")) model = val;
     else if (!strcmp(opt, "--target")) target = strtol(val, NULL, 10);
     else if (!strcmp(opt, "--seed")) seed = strtoull(val, NULL, 10);
     else if (!strcmp(opt, "--test-fraction")) {
       char *end;
       test_fraction = strtod(val, &end);
+      tf_given = 1;
       if (*end || !(test_fraction >= 0 && test_fraction < 1)) {
         clearn_estimator_free(est);
         fprintf(stderr, "clearn: train: --test-fraction %s: must be in [0, 1)\n", val);
@@ -253,6 +369,12 @@ static int cmd_train(int argc, char **argv) {
       clearn_estimator_free(est);
       return fail(rc, "train");
     }
+  }
+  if (clearn_estimator_is_recommender(est)) {
+    ret = train_ratings(est, data, format, tf_given ? test_fraction : 0.1, seed,
+                        model, quiet, json);
+    clearn_estimator_free(est);
+    return ret;
   }
   if (data) {
     if ((ret = read_table(data, &t)) != 0) goto cleanup;

@@ -7,7 +7,8 @@ tools/install-deps.sh
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release
 cmake --build build -j"$(nproc)"
 echo
-echo "== clearn train ridge (embedded default: generated regression) =="
-build/tools/clearn train ridge --alpha 1.0 --model build/ridge-demo.h5
+echo "== clearn train als (embedded default: generated ml-1m-shaped ratings) =="
+build/tools/clearn train als --rank 32 --reg 0.05 --max_iter 10 \
+  --test-fraction 0.1 --seed 42 --model build/als-demo.h5
 echo
-build/tools/clearn info build/ridge-demo.h5
+build/tools/clearn info build/als-demo.h5

@@ -22,6 +22,10 @@
 extern "C" {
 #endif
 
+/* 1 if est is a recommender (fit with clearn_estimator_fit_ratings), else
+ * 0.  NULL gives 0. */
+CLEARN_API int clearn_estimator_is_recommender(const clearn_estimator *est);
+
 /* Progress callback, called by iterative fits after every iteration with
  * the 1-based iteration number and the record of that iteration: names[i]
  * and values[i] for i < n (for ALS: "train_loss", "train_rmse",
