@@ -59,6 +59,15 @@
  * cold_start parameter says, exactly as clearn_estimator_score_ratings),
  * seconds (wall time of the iteration including the metrics).
  *
+ * Serving.  recommend scores blocks of 64 users against all items with one
+ * GEMM (BLAS threads as set by clearn_set_num_threads), then selects each
+ * user's top k with a k-heap in parallel; ties go to the smaller item row.
+ * similar_items ranks the cosine of item factors (an unknown item, like an
+ * unknown user in recommend, gives a row of -1 / NaN).  fold_in solves the
+ * user's row exactly (Cholesky or NNLS, whatever the solver parameter --
+ * there is no previous value to warm-start CG from) with the fit-time reg,
+ * alpha and weighting stored in the model.
+ *
  * The model keeps, beside factors and id maps, each user's training items
  * (for recommend's default exclusion).  Users live in the order of their
  * rows with a sorted index for lookup, so fold_in appends a new user in
