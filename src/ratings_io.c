@@ -43,7 +43,7 @@
 #define PREFETCH(p) ((void)0)
 #endif
 
-/* ---- formats --------------------------------------------------------------- */
+/* ---- formats ------------------------------------------------------------- */
 
 typedef struct text_format {
   char delim;       /* ',', '\t' or ':' (the latter meaning "::") */
@@ -132,7 +132,8 @@ static int parse_format(const char *format, text_format *f, int *is_auto) {
     else if (*p != '\0')
       return bad_format(format, "expected nothing or ':header' after U,I,R");
     if (f->ucol == f->icol || f->ucol == f->rcol || f->icol == f->rcol)
-      return bad_format(format, "the user, item and rating columns must differ");
+      return bad_format(format,
+                        "the user, item and rating columns must differ");
     m = f->ucol > f->icol ? f->ucol : f->icol;
     if (f->rcol > m) m = f->rcol;
     f->min_fields = m + 1;
@@ -276,7 +277,7 @@ static int parse_float(const char *p, const char *e, float *out,
   }
 }
 
-/* ---- id tables ------------------------------------------------------------- */
+/* ---- id tables ----------------------------------------------------------- */
 
 /* Open addressing, linear probing, load <= 1/2; val -1 marks an empty
  * slot.  Values are provisional indices in order of first appearance. */
@@ -376,7 +377,7 @@ static int table_finish(id_table *t, int64_t **ids, int32_t **renum) {
   return 1;
 }
 
-/* ---- the text loader -------------------------------------------------------- */
+/* ---- the text loader ----------------------------------------------------- */
 
 typedef struct loader {
   const char *path;
@@ -572,7 +573,8 @@ static int parse_line(loader *L, const char *s, const char *e) {
     if (st != PF_OK) return line_error(L, col, st, p, fe);
     col++;
     if (fe == e) break;
-    if (col == f->max_fields) return field_count_error(L, count_fields(f, s, e), 0);
+    if (col == f->max_fields)
+      return field_count_error(L, count_fields(f, s, e), 0);
     p = fe + f->dlen;
   }
   if (col < f->min_fields) return field_count_error(L, col, 1);
@@ -806,7 +808,7 @@ int clearn_ratings_load_text(const char *path, const char *format, int flags,
   return rc;
 }
 
-/* ---- HDF5 ------------------------------------------------------------------- */
+/* ---- HDF5 ---------------------------------------------------------------- */
 
 #define RATINGS_FORMAT "clearn.ratings"
 #define RATINGS_SCHEMA_VERSION 1
@@ -974,9 +976,11 @@ int clearn_ratings_load(const char *path, clearn_ratings **out) {
   int64_t version = 0;
   void *p;
   int rc;
-  if (out == NULL) return clearn__err(CLEARN_EINVAL, "ratings load: out is NULL");
+  if (out == NULL)
+    return clearn__err(CLEARN_EINVAL, "ratings load: out is NULL");
   *out = NULL;
-  if (path == NULL) return clearn__err(CLEARN_EINVAL, "ratings load: path is NULL");
+  if (path == NULL)
+    return clearn__err(CLEARN_EINVAL, "ratings load: path is NULL");
   if ((rc = clearn__h5_open_read(path, &file)) != CLEARN_OK)
     return clearn__err_prefix(rc, "load");
   if (!clearn__h5_attr_exists(file, "format") ||

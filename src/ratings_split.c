@@ -145,7 +145,9 @@ static int check_args(const char *who, const clearn_ratings *r,
   if (test) *test = NULL;
   if (r == NULL || train == NULL || test == NULL)
     return clearn__err(CLEARN_EINVAL, "%s: %s is NULL", who,
-                       r == NULL ? "ratings" : train == NULL ? "train" : "test");
+                       r == NULL       ? "ratings"
+                       : train == NULL ? "train"
+                                       : "test");
   return CLEARN_OK;
 }
 
