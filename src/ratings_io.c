@@ -891,9 +891,9 @@ static int check_ids(const int64_t *ids, int64_t n, const char *name) {
   return CLEARN_OK;
 }
 
-/* Validate the by-user CSR read from a file. */
-static int check_csr(const clearn_ratings *r) {
-  int64_t us, k;
+/* Validate indptr of the by-user CSR read from a file. */
+static int check_indptr(const clearn_ratings *r) {
+  int64_t us;
   if (r->u_ptr[0] != 0)
     return clearn__err(CLEARN_EFORMAT, "dataset 'indptr': indptr[0] = %lld, "
                        "must be 0", (long long)r->u_ptr[0]);
@@ -908,48 +908,67 @@ static int check_csr(const clearn_ratings *r) {
     return clearn__err(CLEARN_EFORMAT, "dataset 'indptr': last entry %lld != "
                        "nnz = %lld", (long long)r->u_ptr[r->n_users],
                        (long long)r->nnz);
-  for (us = 0; us < r->n_users; us++)
-    for (k = r->u_ptr[us]; k < r->u_ptr[us + 1]; k++) {
-      int32_t it = r->u_idx[k];
-      if (it < 0 || it >= r->n_items)
-        return clearn__err(CLEARN_EFORMAT,
-                           "dataset 'item_index': item_index[%lld] = %d is "
-                           "out of range [0, %lld)",
-                           (long long)k, it, (long long)r->n_items);
-      if (k > r->u_ptr[us] && it < r->u_idx[k - 1])
-        return clearn__err(CLEARN_EFORMAT,
-                           "dataset 'item_index': item_index[%lld] = %d < "
-                           "%d within user %lld (must be ascending)",
-                           (long long)k, it, r->u_idx[k - 1], (long long)us);
-      if (!isfinite(r->u_val[k]))
-        return clearn__err(CLEARN_EFORMAT,
-                           "dataset 'rating': rating[%lld] = %g is not "
-                           "finite", (long long)k, (double)r->u_val[k]);
-    }
   return CLEARN_OK;
 }
 
-/* By-item copy from the by-user CSR: a counting sort that visits users in
- * ascending order, so users come out ascending within each item. */
+/* The by-item copy from the by-user CSR (indptr already checked): a
+ * counting sort that visits users in ascending order, so users come out
+ * ascending within each item.  The item indices are checked while they are
+ * counted and the ratings while they are scattered, so validation costs no
+ * pass of its own. */
 static int build_by_item(clearn_ratings *r) {
-  int64_t *fill, k, us;
-  r->i_ptr = clearn__calloc((size_t)r->n_items + 1, sizeof(int64_t));
+  const int64_t *restrict up = r->u_ptr;
+  const int32_t *restrict ix = r->u_idx;
+  const float *restrict uv = r->u_val;
+  const int64_t nu = r->n_users, ni = r->n_items;
+  int64_t *restrict cnt, *restrict fill, k, us;
+  int32_t *restrict ii;
+  float *restrict iv;
+  r->i_ptr = clearn__calloc((size_t)ni + 1, sizeof(int64_t));
   r->i_idx = clearn__malloc((size_t)r->nnz, sizeof(int32_t));
   r->i_val = clearn__malloc((size_t)r->nnz, sizeof(float));
-  fill = clearn__malloc((size_t)r->n_items + 1, sizeof(int64_t));
+  fill = clearn__malloc((size_t)ni + 1, sizeof(int64_t));
   if (!r->i_ptr || !r->i_idx || !r->i_val || !fill) {
     free(fill);
     return clearn__err(CLEARN_ENOMEM, "cannot allocate %lld ratings",
                        (long long)r->nnz);
   }
-  for (k = 0; k < r->nnz; k++) r->i_ptr[r->u_idx[k] + 1]++;
-  for (k = 0; k < r->n_items; k++) r->i_ptr[k + 1] += r->i_ptr[k];
-  memcpy(fill, r->i_ptr, (size_t)r->n_items * sizeof(int64_t));
-  for (us = 0; us < r->n_users; us++)
-    for (k = r->u_ptr[us]; k < r->u_ptr[us + 1]; k++) {
-      int64_t at = fill[r->u_idx[k]]++;
-      r->i_idx[at] = (int32_t)us;
-      r->i_val[at] = r->u_val[k];
+  cnt = r->i_ptr + 1;
+  ii = r->i_idx;
+  iv = r->i_val;
+  for (us = 0; us < nu; us++) {
+    int32_t prev = 0;
+    for (k = up[us]; k < up[us + 1]; k++) {
+      int32_t it = ix[k];
+      if ((uint32_t)it >= (uint32_t)ni || it < prev) {
+        free(fill);
+        if (it < 0 || it >= ni)
+          return clearn__err(CLEARN_EFORMAT,
+                             "dataset 'item_index': item_index[%lld] = %d is "
+                             "out of range [0, %lld)",
+                             (long long)k, it, (long long)ni);
+        return clearn__err(CLEARN_EFORMAT,
+                           "dataset 'item_index': item_index[%lld] = %d < "
+                           "%d within user %lld (must be ascending)",
+                           (long long)k, it, prev, (long long)us);
+      }
+      prev = it;
+      cnt[it]++;
+    }
+  }
+  for (k = 0; k < ni; k++) r->i_ptr[k + 1] += r->i_ptr[k];
+  memcpy(fill, r->i_ptr, (size_t)ni * sizeof(int64_t));
+  for (us = 0; us < nu; us++)
+    for (k = up[us]; k < up[us + 1]; k++) {
+      const int64_t at = fill[ix[k]]++;
+      if (!isfinite(uv[k])) {
+        free(fill);
+        return clearn__err(CLEARN_EFORMAT,
+                           "dataset 'rating': rating[%lld] = %g is not "
+                           "finite", (long long)k, (double)uv[k]);
+      }
+      ii[at] = (int32_t)us;
+      iv[at] = uv[k];
     }
   free(fill);
   return CLEARN_OK;
@@ -1039,7 +1058,8 @@ int clearn_ratings_load(const char *path, clearn_ratings **out) {
   r->u_val = p;
   if ((rc = check_ids(r->user_ids, r->n_users, "user_ids")) != CLEARN_OK ||
       (rc = check_ids(r->item_ids, r->n_items, "item_ids")) != CLEARN_OK ||
-      (rc = check_csr(r)) != CLEARN_OK || (rc = build_by_item(r)) != CLEARN_OK)
+      (rc = check_indptr(r)) != CLEARN_OK ||
+      (rc = build_by_item(r)) != CLEARN_OK)
     goto cleanup;
   set_views(r);
   *out = r;
