@@ -82,21 +82,6 @@
 
 #include "internal.h"
 
-/* linalg.c wrappers not (yet) declared in internal.h. */
-int clearn__ssyrk_tn(int64_t n, int64_t p, float alpha, const float *A,
-                     int64_t lda, float beta, float *C);
-int clearn__sgemm_nt(int64_t m, int64_t k, int64_t p, float alpha,
-                     const float *A, int64_t lda, const float *B, int64_t ldb,
-                     float beta, float *C);
-int clearn__sgemv_t(int64_t n, int64_t m, float alpha, const float *A,
-                    int64_t lda, const float *x, float beta, float *y);
-int clearn__sgemv_n(int64_t n, int64_t m, float alpha, const float *A,
-                    int64_t lda, const float *x, float beta, float *y);
-int clearn__dgemv_n(int64_t n, int64_t m, double alpha, const double *A,
-                    int64_t lda, const double *x, double beta, double *y);
-int clearn__dposv1(int64_t p, double *S, double *b);
-int clearn__blas_serial_begin(void);
-void clearn__blas_serial_end(int prev);
 
 /* ---- parameters ---------------------------------------------------------- */
 

@@ -116,6 +116,30 @@ int clearn__dposv(int64_t p, int64_t k, double *S, double *B);
  * rank and singular values. */
 int clearn__dgelsd(int64_t n, int64_t p, int64_t k, double *A, double *B,
                    double rcond, double *s, int64_t *rank);
+/* float32 counterparts used by ALS (same conventions as above):
+ * ssyrk_tn: C (p x p, upper) = beta C + alpha A^T A, A n x p (lda);
+ * sgemm_nt: C (m x k) = beta C + alpha A B^T;
+ * sgemv_t / dgemv_n: y = beta y + alpha A^T x / A x, A n x m (lda);
+ * sgemv_n: y (n) = beta y + alpha A x. */
+int clearn__ssyrk_tn(int64_t n, int64_t p, float alpha, const float *A,
+                     int64_t lda, float beta, float *C);
+int clearn__sgemm_nt(int64_t m, int64_t k, int64_t p, float alpha,
+                     const float *A, int64_t lda, const float *B, int64_t ldb,
+                     float beta, float *C);
+int clearn__sgemv_t(int64_t n, int64_t m, float alpha, const float *A,
+                    int64_t lda, const float *x, float beta, float *y);
+int clearn__sgemv_n(int64_t n, int64_t m, float alpha, const float *A,
+                    int64_t lda, const float *x, float beta, float *y);
+int clearn__dgemv_n(int64_t n, int64_t m, double alpha, const double *A,
+                    int64_t lda, const double *x, double beta, double *y);
+/* Solve S x = b in place for one right-hand side (S p x p SPD, upper
+ * triangle used and overwritten by its factor): no layout copies, for the
+ * many small solves of ALS.  Not positive definite: CLEARN_ENUMERIC. */
+int clearn__dposv1(int64_t p, double *S, double *b);
+/* Hold the BLAS backend at one thread (for calls from inside clearn's own
+ * parallel loops); returns the previous count for _end to restore. */
+int clearn__blas_serial_begin(void);
+void clearn__blas_serial_end(int prev);
 int clearn__threads(void);
 
 /* ---- parameters (params.c) ---------------------------------------------- */
