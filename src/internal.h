@@ -223,6 +223,17 @@ int clearn__ratings_build(int64_t *user_ids, int64_t n_users,
                           int64_t *item_ids, int64_t n_items,
                           const int32_t *u, const int32_t *i, const float *v,
                           int64_t nnz, clearn_ratings **out);
+/* Point the by_user / by_item views at the arrays (after filling them). */
+void clearn__ratings_set_views(clearn_ratings *r);
+/* Counting-sort scatter of a CSR (rows x cols) into its transpose, whose
+ * row pointers dst_ptr (cols + 1) are final; fill is scratch of cols
+ * entries.  Visiting source rows in order leaves each destination row
+ * sorted by column. */
+void clearn__ratings_transpose(int64_t rows, const int64_t *src_ptr,
+                               const int32_t *src_idx, const float *src_val,
+                               int64_t cols, const int64_t *dst_ptr,
+                               int32_t *dst_idx, float *dst_val,
+                               int64_t *fill);
 /* Build from triples of ORIGINAL ids (sorts the distinct ids). */
 int clearn__ratings_from_ids(const int64_t *users, const int64_t *items,
                              const float *values, int64_t n,

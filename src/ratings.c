@@ -48,7 +48,7 @@ int64_t clearn__id_lookup(const int64_t *ids, int64_t n, int64_t id) {
   return lo < n && ids[lo] == id ? lo : -1;
 }
 
-static void set_views(clearn_ratings *r) {
+void clearn__ratings_set_views(clearn_ratings *r) {
   r->by_user.indptr = r->u_ptr;
   r->by_user.indices = r->u_idx;
   r->by_user.values = r->u_val;
@@ -71,7 +71,7 @@ static void set_views(clearn_ratings *r) {
  * transpose, whose row pointers dst_ptr are already final: visiting the
  * source rows in ascending order puts each destination row's entries in
  * ascending column order, ties kept in source order. */
-static void transpose_into(int64_t rows, const int64_t *restrict src_ptr,
+void clearn__ratings_transpose(int64_t rows, const int64_t *restrict src_ptr,
                            const int32_t *restrict src_idx,
                            const float *restrict src_val, int64_t cols,
                            const int64_t *restrict dst_ptr,
@@ -147,14 +147,14 @@ int clearn__ratings_build(int64_t *user_ids, int64_t n_users,
   }
   /* 2. By item from by user: users ascending within each item. */
   count_rows(r->u_idx, nnz, n_items, r->i_ptr);
-  transpose_into(n_users, r->u_ptr, r->u_idx, r->u_val, n_items, r->i_ptr,
+  clearn__ratings_transpose(n_users, r->u_ptr, r->u_idx, r->u_val, n_items, r->i_ptr,
                  r->i_idx, r->i_val, fill);
   /* 3. By user again from by item: items ascending within each user. */
   if (!by_user_item)
-    transpose_into(n_items, r->i_ptr, r->i_idx, r->i_val, n_users, r->u_ptr,
+    clearn__ratings_transpose(n_items, r->i_ptr, r->i_idx, r->i_val, n_users, r->u_ptr,
                    r->u_idx, r->u_val, fill);
   free(fill);
-  set_views(r);
+  clearn__ratings_set_views(r);
   *out = r;
   return CLEARN_OK;
 nomem:

@@ -956,36 +956,17 @@ static int build_by_item(clearn_ratings *r) {
       cnt[it]++;
     }
   }
-  for (k = 0; k < ni; k++) r->i_ptr[k + 1] += r->i_ptr[k];
-  memcpy(fill, r->i_ptr, (size_t)ni * sizeof(int64_t));
-  for (us = 0; us < nu; us++)
-    for (k = up[us]; k < up[us + 1]; k++) {
-      const int64_t at = fill[ix[k]]++;
-      if (!isfinite(uv[k])) {
-        free(fill);
-        return clearn__err(CLEARN_EFORMAT,
-                           "dataset 'rating': rating[%lld] = %g is not "
-                           "finite", (long long)k, (double)uv[k]);
-      }
-      ii[at] = (int32_t)us;
-      iv[at] = uv[k];
+  for (k = 0; k < up[nu]; k++)
+    if (!isfinite(uv[k])) {
+      free(fill);
+      return clearn__err(CLEARN_EFORMAT,
+                         "dataset 'rating': rating[%lld] = %g is not finite",
+                         (long long)k, (double)uv[k]);
     }
+  for (k = 0; k < ni; k++) r->i_ptr[k + 1] += r->i_ptr[k];
+  clearn__ratings_transpose(nu, up, ix, uv, ni, r->i_ptr, ii, iv, fill);
   free(fill);
   return CLEARN_OK;
-}
-
-static void set_views(clearn_ratings *r) {
-  clearn_csr *c[2] = {&r->by_user, &r->by_item};
-  for (int s = 0; s < 2; s++) {
-    c[s]->indptr = s ? r->i_ptr : r->u_ptr;
-    c[s]->indices = s ? r->i_idx : r->u_idx;
-    c[s]->values = s ? r->i_val : r->u_val;
-    c[s]->rows = s ? r->n_items : r->n_users;
-    c[s]->cols = s ? r->n_users : r->n_items;
-    c[s]->nnz = r->nnz;
-    c[s]->dtype = CLEARN_FLOAT32;
-    c[s]->owned = 0;
-  }
 }
 
 int clearn_ratings_load(const char *path, clearn_ratings **out) {
@@ -1061,7 +1042,7 @@ int clearn_ratings_load(const char *path, clearn_ratings **out) {
       (rc = check_indptr(r)) != CLEARN_OK ||
       (rc = build_by_item(r)) != CLEARN_OK)
     goto cleanup;
-  set_views(r);
+  clearn__ratings_set_views(r);
   *out = r;
   r = NULL;
 cleanup:

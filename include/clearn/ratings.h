@@ -65,8 +65,8 @@ CLEARN_API int clearn_ratings_triples(const clearn_ratings *r, int64_t *users,
 
 /* ---- Text loaders -----------------------------------------------------
  * format is one of
- *   "auto"        by file name and first line: u.data -> ml-100k,
- *                 *.dat -> ml-1m, a CSV with a header -> ml-latest
+ *   "auto"        by the first non-empty line: tab-separated -> ml-100k,
+ *                 "::"-separated -> ml-1m, a CSV header -> ml-latest
  *   "ml-100k"     user<TAB>item<TAB>rating<TAB>timestamp
  *   "ml-1m"       user::item::rating[::timestamp]   (also ml-10m)
  *   "ml-latest"   CSV with a header line userId,movieId,rating,timestamp
@@ -115,7 +115,9 @@ CLEARN_API int clearn_ratings_split_leave_k_out(const clearn_ratings *r,
  * of standard deviation `noise` around a mean of 3.5.  stars: 1 rounds to
  * MovieLens's whole stars 1..5, 2 to half stars 0.5..5, 0 keeps the
  * continuous values (for tests that need the noise level exactly).
- * Exactly nnz ratings, no duplicate
+ * Users or items that draw no rating are left out, so the result may hold
+ * fewer than n_users users or n_items items.  Exactly nnz ratings, no
+ * duplicate
  * pairs.  Deterministic for a given seed, fast (tens of millions of ratings
  * in seconds).  ml-20m's shape: 138493 users, 26744 items, 20000263
  * ratings, min_per_user 20. */
