@@ -117,9 +117,8 @@ CLEARN_API int clearn_ratings_split_leave_k_out(const clearn_ratings *r,
  * continuous values (for tests that need the noise level exactly).
  * Users or items that draw no rating are left out, so the result may hold
  * fewer than n_users users or n_items items.  Exactly nnz ratings, no
- * duplicate
- * pairs.  Deterministic for a given seed, fast (tens of millions of ratings
- * in seconds).  ml-20m's shape: 138493 users, 26744 items, 20000263
+ * duplicate pairs.  Deterministic for a given seed, fast (tens of millions
+ * of ratings in seconds).  ml-20m's shape: 138493 users, 26744 items, 20000263
  * ratings, min_per_user 20. */
 CLEARN_API int clearn_ratings_generate(int64_t n_users, int64_t n_items,
                                        int64_t nnz, int64_t min_per_user,
