@@ -3,15 +3,18 @@
  * (coef t x p, intercept t), prediction, persistence, attributes, and the
  * centered normal-equation statistics.
  *
- * The statistics are computed without copying X.  Centering is done in the
- * Gram matrix when that is numerically safe: G = X^T X from one DSYRK over
- * X as given, then Xc^T Xc = G - n m m^T.  That subtraction cancels digits
- * when a column's mean is large against its spread, so when any diagonal
- * entry would lose more than a couple of bits the Gram is recomputed from
- * explicitly centered row blocks that fit in cache (still no copy of X).
- * Weighted fits always take the blocked path, scaling each block by
- * sqrt(w) as scikit-learn does with the whole matrix.  All sums pass
- * through the reduction hook, so distributed rows reuse this code.
+ * The statistics take one pass over X and never copy it.  Each cache-sized
+ * block of rows is shifted by an estimate of the mean (the mean of the
+ * first 1024 rows), scaled by sqrt(w) as scikit-learn scales the whole
+ * matrix, and augmented with a column of sqrt(w) and the shifted targets;
+ * one DSYRK of these augmented blocks yields the shifted Gram matrix, the
+ * column sums, X^T y and sum w together.  Exact centering then costs only a
+ * rank-one correction in the p x p matrix, which cancels nothing when the
+ * shift is near the mean; when it is not (rows sorted by a feature), a
+ * second pass shifts by the exact mean.  Blocks are spread over clearn's
+ * threads with single-threaded BLAS, in a fixed number of pieces summed in
+ * order.  All sums pass through the reduction hook, so distributed rows
+ * reuse this code.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -179,53 +182,85 @@ void clearn__linstats_free(clearn__linstats *s) {
   memset(s, 0, sizeof *s);
 }
 
-/* Rows per centered block: about 1 MiB of X, so a block stays in cache
- * between the copy and the DSYRK that consumes it. */
-static int64_t block_rows(int64_t p) {
-  int64_t r = (int64_t)(1 << 17) / (p > 0 ? p : 1);
+/* Rows per block: about 1 MiB of the augmented rows, so a block stays in
+ * cache between the copy and the DSYRK that consumes it. */
+static int64_t block_rows(int64_t q) {
+  int64_t r = (int64_t)(1 << 17) / (q > 0 ? q : 1);
   return r < 64 ? 64 : r;
 }
 
-/* G += Zc^T Zc and b += Zc^T Yc over centered, sqrt(w)-scaled row blocks. */
-static int centered_pass(const clearn_matrix *X, const clearn_matrix *y,
-                         const clearn_matrix *w, clearn__linstats *s) {
-  int64_t n = X->rows, p = X->cols, t = y->cols, B = block_rows(p), i0, i, j;
+/* Partial Gram matrices are summed in a fixed number of pieces, fixed by
+ * the problem and not by the thread count, so the result is the same
+ * whatever the number of threads; their memory is bounded. */
+static int64_t n_pieces(int64_t q, int64_t n_blocks) {
+  int64_t cap = (int64_t)(64 << 20) / (q * q * 8 > 0 ? q * q * 8 : 1), k = 8;
+  if (k > cap) k = cap;
+  if (k > n_blocks) k = n_blocks;
+  return k < 1 ? 1 : k;
+}
+
+/* One pass over X: H (q x q, upper) = Z^T Z for the augmented rows
+ *   z_i = sqrt(w_i) [x_i - sx, 1, y_i - sy],  q = p + 1 + t,
+ * which holds the shifted Gram, the column sums, X^T y and sum w at once.
+ * Pieces of row blocks run on clearn's threads with single-threaded BLAS
+ * (OpenBLAS threads each small DSYRK poorly); the pieces are then added in
+ * order. */
+static int shifted_gram(const clearn_matrix *X, const clearn_matrix *y,
+                        const clearn_matrix *w, const double *sx,
+                        const double *sy, double *H) {
+  int64_t n = X->rows, p = X->cols, t = y->cols, q = p + 1 + t;
+  int64_t B = block_rows(q), nb = (n + B - 1) / B, np = n_pieces(q, nb);
   const double *Xd = CLEARN__F64(X), *Yd = CLEARN__F64(y);
   const double *W = w ? CLEARN__F64(w) : NULL;
-  double *Z = clearn__malloc((size_t)(B * p), sizeof(double));
-  double *Zy = clearn__malloc((size_t)(B * t), sizeof(double));
-  int rc = CLEARN_OK;
-  if (Z == NULL || Zy == NULL) {
-    rc = clearn__err(CLEARN_ENOMEM, "out of memory");
-    goto cleanup;
-  }
-  for (i0 = 0; i0 < n && rc == CLEARN_OK; i0 += B) {
-    int64_t nb = n - i0 < B ? n - i0 : B;
-    for (i = 0; i < nb; i++) {
-      double sw = W ? sqrt(W[i0 + i]) : 1.0;
-      const double *xr = Xd + (i0 + i) * p, *yr = Yd + (i0 + i) * t;
-      for (j = 0; j < p; j++) Z[i * p + j] = sw * (xr[j] - s->xmean[j]);
-      for (j = 0; j < t; j++) Zy[i * t + j] = sw * (yr[j] - s->ymean[j]);
+  double *Hp = clearn__calloc((size_t)(np * q * q), sizeof(double));
+  int failed = 0, prev, nt = clearn__threads();
+  int64_t piece, i, j;
+  if (Hp == NULL) return clearn__err(CLEARN_ENOMEM, "out of memory");
+  if (nt > np) nt = (int)np;
+  prev = clearn__blas_serial_begin();
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) reduction(| : failed)
+  for (piece = 0; piece < np; piece++) {
+    double *Z = clearn__malloc((size_t)(B * q), sizeof(double));
+    int64_t b0 = piece * nb / np, b1 = (piece + 1) * nb / np, b;
+    if (Z == NULL) {
+      failed = 1;
+      continue;
     }
-    rc = clearn__dsyrk_tn(nb, p, 1.0, Z, p, 1.0, s->G);
-    if (rc == CLEARN_OK)
-      rc = clearn__dgemm_tn(nb, p, t, 1.0, Z, p, Zy, t, 1.0, s->b);
+    for (b = b0; b < b1; b++) {
+      int64_t i0 = b * B, rows = n - i0 < B ? n - i0 : B, r, c;
+      for (r = 0; r < rows; r++) {
+        double sw = W ? sqrt(W[i0 + r]) : 1.0, *z = Z + r * q;
+        const double *xr = Xd + (i0 + r) * p, *yr = Yd + (i0 + r) * t;
+        for (c = 0; c < p; c++) z[c] = sw * (xr[c] - sx[c]);
+        z[p] = sw;
+        for (c = 0; c < t; c++) z[p + 1 + c] = sw * (yr[c] - sy[c]);
+      }
+      if (clearn__dsyrk_tn(rows, q, 1.0, Z, q, 1.0, Hp + piece * q * q) !=
+          CLEARN_OK)
+        failed = 1;
+    }
+    free(Z);
   }
-cleanup:
-  free(Z);
-  free(Zy);
-  return rc;
+  clearn__blas_serial_end(prev);
+  if (failed) {
+    free(Hp);
+    return clearn__err(CLEARN_ENOMEM, "out of memory (Gram blocks)");
+  }
+  for (piece = 0; piece < np; piece++)
+    for (i = 0; i < q; i++)
+      for (j = i; j < q; j++) H[i * q + j] += Hp[piece * q * q + i * q + j];
+  free(Hp);
+  return CLEARN_OK;
 }
 
 int clearn__linstats_compute(const clearn_matrix *X, const clearn_matrix *y,
                              const clearn_matrix *w, int fit_intercept,
                              const clearn__reducer *red, clearn__linstats *s) {
-  int64_t n = X->rows, p = X->cols, t = y->cols, i, j;
+  int64_t n = X->rows, p = X->cols, t = y->cols, q = p + 1 + t, i, j;
+  int64_t m = n < 1024 ? n : 1024, pass;
   const double *Xd = CLEARN__F64(X), *Yd = CLEARN__F64(y);
-  const double *W = w ? CLEARN__F64(w) : NULL;
-  double *sums = NULL; /* [sw, X col sums (p), y col sums (t)] */
-  double *ones = NULL;
-  int rc = CLEARN_OK, exact = w != NULL; /* not W: 0 rows have no data */
+  double *H = NULL, *shift = NULL; /* shift = [sx (p), sy (t), count] */
+  int rc = CLEARN_OK;
   /* Every participant reaches the same collectives: a local failure is
    * passed into the next reduction instead of jumping past it. */
   memset(s, 0, sizeof *s);
@@ -235,80 +270,70 @@ int clearn__linstats_compute(const clearn_matrix *X, const clearn_matrix *y,
   s->ymean = clearn__calloc((size_t)t, sizeof(double));
   s->G = clearn__calloc((size_t)(p * p), sizeof(double));
   s->b = clearn__calloc((size_t)(p * t), sizeof(double));
-  sums = clearn__calloc((size_t)(1 + p + t), sizeof(double));
-  if (!W && fit_intercept) ones = clearn__malloc((size_t)n, sizeof(double));
-  if (!s->xmean || !s->ymean || !s->G || !s->b || !sums ||
-      (!W && fit_intercept && !ones)) {
-    double dummy = 0;
+  H = clearn__calloc((size_t)(q * q), sizeof(double));
+  shift = clearn__calloc((size_t)(p + t + 1), sizeof(double));
+  if (!s->xmean || !s->ymean || !s->G || !s->b || !H || !shift)
     rc = clearn__err(CLEARN_ENOMEM, "cannot allocate the %lld x %lld Gram "
                      "matrix", (long long)p, (long long)p);
-    rc = clearn__reduce_sum(red, &dummy, 1, rc);
-    goto cleanup;
-  }
 
-  /* Pass 1: weighted column sums (the means), as BLAS gemv over X. */
-  if (W) {
-    for (i = 0; i < n; i++) sums[0] += W[i];
-  } else {
-    sums[0] = (double)n;
-    if (ones) for (i = 0; i < n; i++) ones[i] = 1.0;
-  }
-  if (fit_intercept) {
-    const double *v = W ? W : ones;
-    rc = clearn__dgemv_t(n, p, 1.0, Xd, p, v, 0.0, sums + 1);
-    if (rc == CLEARN_OK)
-      rc = clearn__dgemv_t(n, t, 1.0, Yd, t, v, 0.0, sums + 1 + p);
-  }
-  rc = clearn__reduce_sum(red, sums, (size_t)(1 + p + t), rc);
-  if (rc != CLEARN_OK) goto cleanup;
-  s->sw = sums[0];
-  if (!(s->sw > 0)) { /* the same verdict on every participant */
-    rc = clearn__err(CLEARN_EINVAL, "sample weights sum to zero");
-    goto cleanup;
-  }
-  if (fit_intercept) {
-    for (j = 0; j < p; j++) s->xmean[j] = sums[1 + j] / s->sw;
-    for (j = 0; j < t; j++) s->ymean[j] = sums[1 + p + j] / s->sw;
-  }
-
-  /* Pass 2, fast form: one DSYRK and one GEMM over X as given. */
-  if (!exact) {
-    rc = clearn__dsyrk_tn(n, p, 1.0, Xd, p, 0.0, s->G);
-    if (rc == CLEARN_OK)
-      rc = clearn__dgemm_tn(n, p, t, 1.0, Xd, p, Yd, t, 0.0, s->b);
-    rc = clearn__reduce_sum(red, s->G, (size_t)(p * p), rc);
-    rc = clearn__reduce_sum(red, s->b, (size_t)(p * t), rc);
-    if (rc != CLEARN_OK) goto cleanup;
-    if (fit_intercept) {
-      /* Centre in the Gram matrix unless that cancels more than 2 bits of
-       * some diagonal entry: sw m_j^2 > 3/4 G_jj, i.e. m_j^2 > 3 var_j.
-       * G is identical everywhere, so so is the choice. */
-      for (j = 0; j < p && !exact; j++)
-        if (s->sw * s->xmean[j] * s->xmean[j] > 0.75 * s->G[j * p + j])
-          exact = 1;
-      if (!exact) {
-        for (i = 0; i < p; i++) {
-          for (j = i; j < p; j++)
-            s->G[i * p + j] -= s->sw * s->xmean[i] * s->xmean[j];
-          for (j = 0; j < t; j++)
-            s->b[i * t + j] -= s->sw * s->xmean[i] * s->ymean[j];
-        }
-      } else {
-        memset(s->G, 0, (size_t)(p * p) * sizeof(double));
-        memset(s->b, 0, (size_t)(p * t) * sizeof(double));
-      }
+  /* The shift: the mean of the first rows (of every participant), close
+   * enough to the true mean that centering in the Gram matrix afterwards
+   * cancels almost nothing.  Without an intercept nothing is centered. */
+  if (rc == CLEARN_OK && fit_intercept) {
+    for (i = 0; i < m; i++) {
+      for (j = 0; j < p; j++) shift[j] += Xd[i * p + j];
+      for (j = 0; j < t; j++) shift[p + j] += Yd[i * t + j];
     }
+    shift[p + t] = (double)m;
   }
-  /* Pass 2, exact form: explicitly centered (and weighted) blocks. */
-  if (exact) {
-    s->used_blocked = 1;
-    rc = centered_pass(X, y, w, s);
-    rc = clearn__reduce_sum(red, s->G, (size_t)(p * p), rc);
-    rc = clearn__reduce_sum(red, s->b, (size_t)(p * t), rc);
+  rc = clearn__reduce_sum(red, shift, (size_t)(p + t + 1), rc);
+  if (rc != CLEARN_OK) goto cleanup;
+  if (shift[p + t] > 0)
+    for (j = 0; j < p + t; j++) shift[j] /= shift[p + t];
+
+  /* Pass 1 with that shift; pass 2 only when the shift proved far from the
+   * mean (rows sorted by a feature, say): centering then would cancel more
+   * than 2 bits of some diagonal entry, so the Gram is recomputed around
+   * the exact mean.  H is identical everywhere, so is the choice. */
+  for (pass = 0; pass < 2; pass++) {
+    double sw, *d, *dy;
+    int redo = 0;
+    memset(H, 0, (size_t)(q * q) * sizeof(double));
+    rc = shifted_gram(X, y, w, shift, shift + p, H);
+    rc = clearn__reduce_sum(red, H, (size_t)(q * q), rc);
+    if (rc != CLEARN_OK) goto cleanup;
+    sw = H[p * q + p];
+    if (!(sw > 0)) {
+      rc = clearn__err(CLEARN_EINVAL, "sample weights sum to zero");
+      goto cleanup;
+    }
+    /* Offsets of the weighted means from the shift. */
+    d = s->xmean;
+    dy = s->ymean;
+    for (j = 0; j < p; j++) d[j] = fit_intercept ? H[j * q + p] / sw : 0.0;
+    for (j = 0; j < t; j++)
+      dy[j] = fit_intercept ? H[p * q + p + 1 + j] / sw : 0.0;
+    for (j = 0; j < p && pass == 0; j++)
+      if (sw * d[j] * d[j] > 0.75 * H[j * q + j]) redo = 1;
+    if (redo) {
+      s->used_blocked = 1;
+      for (j = 0; j < p; j++) shift[j] += d[j];
+      for (j = 0; j < t; j++) shift[p + j] += dy[j];
+      continue;
+    }
+    s->sw = sw;
+    for (i = 0; i < p; i++) {
+      for (j = i; j < p; j++) s->G[i * p + j] = H[i * q + j] - sw * d[i] * d[j];
+      for (j = 0; j < t; j++)
+        s->b[i * t + j] = H[i * q + p + 1 + j] - sw * d[i] * dy[j];
+    }
+    for (j = 0; j < p; j++) s->xmean[j] = shift[j] + d[j];
+    for (j = 0; j < t; j++) s->ymean[j] = shift[p + j] + dy[j];
+    break;
   }
 cleanup:
-  free(sums);
-  free(ones);
+  free(H);
+  free(shift);
   if (rc != CLEARN_OK) clearn__linstats_free(s);
   return rc;
 }

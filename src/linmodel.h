@@ -36,7 +36,7 @@ typedef struct clearn__linstats {
   int64_t p, t;
   double sw;
   double *xmean, *ymean, *G, *b;
-  int used_blocked; /* 1 if the explicitly centered pass ran */
+  int used_blocked; /* 1 if the second pass (shift = exact mean) ran */
 } clearn__linstats;
 
 /* Compute the statistics over this participant's rows and sum them over
