@@ -1,0 +1,182 @@
+#!/bin/sh
+# run_als.sh -- the ALS benchmarks end to end: clearn's ALS against its
+# SGEMM flop floor and against a NumPy ALS-WR of the same update
+# (bench/als_numpy.py) on the same split, which bench_als exports.
+#
+# usage: bench/run_als.sh BUILD_DIR [ml1m|gen|tune|all]
+#
+# BUILD_DIR holds an already built bench_als (BUILD_DIR/bench/bench_als or
+# BUILD_DIR/bench_als; this script builds nothing).  Parts:
+#   tune  the hyper-parameter grid on a validation split carved from the
+#         ml-1m training part (never the test part); its choice is what
+#         ML_SETTINGS below defaults to
+#   ml1m  ml-1m (90/10 split, seed 42), rank 32 and 64: test RMSE, fit
+#         time, s/iteration, peak RSS, time-to-target on the test curve;
+#         NumPy on the same split
+#   gen   generated data of ml-20m's shape, rank 64: s/iteration and peak
+#         RSS for Cholesky and CG against the flop floor; both solvers on
+#         a 90/10 holdout for RMSE at equal iterations; NumPy for one
+#         iteration on the same holdout split
+#   all   (default) tune, ml1m and gen
+#
+# Environment: ML1M (/work/shared/data/movielens/ml-1m/ratings-notime.dat),
+# PYTHON (/usr/bin/python3), DATA_DIR (/tmp/clearn-als-bench), REPS (3),
+# NP_THREADS (1: BLAS threads under NumPy; its per-row matmuls are too
+# small for more), ML_SETTINGS (the settings the tune grid chose, separated
+# by ";": rank 32 and 64, each with the exact solve and with CG, which
+# reached the same validation RMSE), GEN_ITERS (5),
+# HOLD_ITERS (10), CG ("solver=cg cg_steps=3"), NUMPY_GEN (1; 0 skips the
+# NumPy run at ml-20m scale), KEEP=1 keeps the exported splits.
+#
+# Each measurement runs in its own process, so every peak RSS is that of
+# one side alone.  Prints figures; never fails on a time.
+set -eu
+
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [ml1m|gen|tune|all]" >&2; exit 2; }
+BUILD=$1
+WHICH=${2:-all}
+HERE=$(cd "$(dirname "$0")" && pwd)
+BIN=$BUILD/bench/bench_als
+[ -x "$BIN" ] || BIN=$BUILD/bench_als
+[ -x "$BIN" ] || { echo "$0: bench_als not built in $BUILD" >&2; exit 2; }
+ML1M=${ML1M:-/work/shared/data/movielens/ml-1m/ratings-notime.dat}
+PYTHON=${PYTHON:-/usr/bin/python3}
+DATA_DIR=${DATA_DIR:-/tmp/clearn-als-bench}
+REPS=${REPS:-3}
+NP_THREADS=${NP_THREADS:-1}
+ML_SETTINGS=${ML_SETTINGS:-"rank=32 reg=0.08 max_iter=15;rank=32 reg=0.08 max_iter=15 solver=cg cg_steps=3;rank=64 reg=0.08 max_iter=12;rank=64 reg=0.08 max_iter=12 solver=cg cg_steps=3"}
+GEN_ITERS=${GEN_ITERS:-5}
+HOLD_ITERS=${HOLD_ITERS:-10}
+CG=${CG:-"solver=cg cg_steps=3"}
+NUMPY_GEN=${NUMPY_GEN:-1}
+
+# key=value from a RESULT line.
+val() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
+# name=value out of an ALS settings string ("rank=32 reg=0.08 ...").
+setting() { printf '%s\n' "$2" | tr ' ' '\n' | sed -n "s/^$1=//p" | head -1; }
+
+echo "== machine"
+lscpu | sed -n 's/^Model name: *//p;s/^CPU(s): */cpus: /p'
+uptime
+mkdir -p "$DATA_DIR"
+
+echo "== SGEMM (all cores): the rate the flop floor is divided by"
+OUT=$("$BIN" sgemm --n 4096 --reps 5); echo "$OUT"
+GFLOPS=$(val gflops "$(echo "$OUT" | grep '^RESULT mode=sgemm')")
+
+case $WHICH in
+  all) PARTS="tune ml1m gen" ;;
+  tune|ml1m|gen) PARTS=$WHICH ;;
+  *) echo "$0: unknown part '$WHICH'" >&2; exit 2 ;;
+esac
+
+for part in $PARTS; do
+case $part in
+tune)
+  if [ ! -r "$ML1M" ]; then echo "== tune: $ML1M absent, skipped"; continue; fi
+  echo "== tune: grid on a validation split of the ml-1m training part"
+  "$BIN" tune "$ML1M" max_iter=25 --ranks 32,64 \
+    --regs 0.05,0.06,0.07,0.08,0.09,0.1 --biases 0,1 | grep -v '^RESULT'
+  "$BIN" tune "$ML1M" max_iter=25 --ranks 32,64 --regs 0.07,0.08 \
+    --biases 0 --solvers cg2,cg3,cg5 | grep -v '^RESULT' | tail -n +3
+  ;;
+ml1m)
+  if [ ! -r "$ML1M" ]; then echo "== ml1m: $ML1M absent, skipped"; continue; fi
+  SPLIT=$DATA_DIR/ml1m
+  TABLE=""
+  OLD_IFS=$IFS
+  IFS=';'
+  set -f
+  for S in $ML_SETTINGS; do
+    IFS=$OLD_IFS
+    R=$(setting rank "$S")
+    SV=$(setting solver "$S")
+    SV=${SV:-cholesky}
+    echo "== ml-1m, $S (best of $REPS fits; then the test-set curve)"
+    OUT=$("$BIN" ml1m "$ML1M" $S --reps "$REPS" --curve --export "$SPLIT")
+    echo "$OUT" | grep -v '^    '
+    RC=$(echo "$OUT" | grep '^RESULT mode=ml1m')
+    T845=$(echo "$OUT" | grep '^RESULT mode=curve' | grep 'target=0.8450')
+    T840=$(echo "$OUT" | grep '^RESULT mode=curve' | grep 'target=0.8400')
+    # NumPy solves exactly: one run per rank serves both solvers' rows.
+    eval "RN=\${NP_$R:-}"
+    if [ -z "$RN" ]; then
+      echo "== NumPy ALS-WR, same split and update ($NP_THREADS BLAS thread(s))"
+      OUT=$("$PYTHON" "$HERE/als_numpy.py" "$SPLIT" --rank "$R" \
+            --reg "$(setting reg "$S")" --iters "$(setting max_iter "$S")" \
+            --threads "$NP_THREADS"); echo "$OUT"
+      RN=$(echo "$OUT" | grep '^RESULT mode=numpy')
+      eval "NP_$R=\$RN"
+    fi
+    ROW=$(awk -v r="$R" -v sv="$SV" -v cr="$(val test_rmse "$RC")" \
+              -v nr="$(val test_rmse "$RN")" -v cf="$(val fit_s "$RC")" \
+              -v ci="$(val s_per_iter "$RC")" -v ni="$(val s_per_iter "$RN")" \
+              -v cm="$(val fit_peak_mb "$RC")" -v pm="$(val peak_rss_mb "$RC")" \
+              -v nm="$(val peak_rss_mb "$RN")" \
+              -v a="$(val s_to_target "$T845")" \
+              -v b="$(val s_to_target "$T840")" 'BEGIN {
+      printf "%4s %-8s %9.4f %9.4f %8.3f %9.4f %9.3f %8.1f %10.0f %9.0f %9.0f %9s %9s\n",
+             r, sv, cr, nr, cf, ci, ni, ni / ci, cm, pm, nm, a, b }')
+    TABLE="$TABLE$ROW
+"
+  done
+  IFS=$OLD_IFS
+  set +f
+  echo
+  echo "== ml-1m summary (clearn: best of $REPS fits; NumPy: mean of its iterations)"
+  printf "%4s %-8s %9s %9s %8s %9s %9s %8s %10s %9s %9s %9s %9s\n" rank \
+    solver "C RMSE" "np RMSE" "C fit s" "C s/it" "np s/it" "np/C" "C fit MB" \
+    "C RSS MB" "np RSS MB" "s->0.845" "s->0.840"
+  printf "%s" "$TABLE"
+  echo "(RMSE on the 10% test part, cold pairs dropped; s->T: wall time to test RMSE T"
+  echo " on the curve fitted with the test set as validation data, nan = not reached)"
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$SPLIT"
+  ;;
+gen)
+  echo "== ml-20m shape, rank 64, all ratings: Cholesky, then CG ($CG)"
+  OUT=$("$BIN" gen rank=64 max_iter="$GEN_ITERS" --gflops "$GFLOPS"); echo "$OUT"
+  RCH=$(echo "$OUT" | grep '^RESULT mode=gen')
+  OUT=$("$BIN" gen rank=64 max_iter="$GEN_ITERS" $CG --gflops "$GFLOPS")
+  echo "$OUT"
+  RCG=$(echo "$OUT" | grep '^RESULT mode=gen')
+  SPLIT=$DATA_DIR/gen
+  EXP=""
+  [ "$NUMPY_GEN" = 1 ] && EXP="--export $SPLIT"
+  echo "== ml-20m shape, 90/10 holdout: RMSE per iteration, both solvers"
+  OUT=$("$BIN" gen rank=64 max_iter="$HOLD_ITERS" --holdout 0.1 \
+        --gflops "$GFLOPS" $EXP); echo "$OUT"
+  RHC=$(echo "$OUT" | grep '^RESULT mode=gen')
+  OUT=$("$BIN" gen rank=64 max_iter="$HOLD_ITERS" $CG --holdout 0.1 \
+        --gflops "$GFLOPS"); echo "$OUT"
+  RHG=$(echo "$OUT" | grep '^RESULT mode=gen')
+  RN=""
+  if [ "$NUMPY_GEN" = 1 ]; then
+    echo "== NumPy ALS-WR, one iteration on the same holdout split"
+    OUT=$("$PYTHON" "$HERE/als_numpy.py" "$SPLIT" --rank 64 --reg 0.1 \
+          --iters 1 --threads "$NP_THREADS"); echo "$OUT"
+    RN=$(echo "$OUT" | grep '^RESULT mode=numpy')
+    echo "(clearn's valid_rmse after iteration 1 is in the Cholesky table above)"
+    [ "${KEEP:-0}" = 1 ] || rm -rf "$SPLIT"
+  fi
+  echo
+  echo "== ml-20m-shape summary (rank 64; floor = 2 nnz k (k+1) + (users+items) k^3/3 flops at $GFLOPS GFLOP/s)"
+  awk -v g="$GFLOPS" -v fl="$(val floor_gflop "$RCH")" \
+      -v ch="$(val later_iter_s "$RCH")" -v cg="$(val later_iter_s "$RCG")" \
+      -v mch="$(val fit_peak_mb "$RCH")" -v mcg="$(val fit_peak_mb "$RCG")" \
+      -v pch="$(val peak_rss_mb "$RCH")" -v pcg="$(val peak_rss_mb "$RCG")" \
+      -v csr="$(val csr_mb "$RCH")" -v fac="$(val factors_mb "$RCH")" \
+      -v hc="$(val later_iter_s "$RHC")" -v hg="$(val later_iter_s "$RHG")" \
+      -v vc="$(val valid_rmse "$RHC")" -v vg="$(val valid_rmse "$RHG")" \
+      -v ni="$(val s_per_iter "$RN")" -v nm="$(val peak_rss_mb "$RN")" \
+      -v sc="$(val steal_s "$RCH")" -v sg="$(val steal_s "$RCG")" 'BEGIN {
+    f = fl / g
+    printf "floor %.1f GFLOP = %.3f s/iteration\n", fl, f
+    printf "%-10s %8s %8s %10s %11s %9s %8s\n", "solver", "s/iter", "/floor", "fit MB", "budget MB", "RSS MB", "steal s"
+    printf "%-10s %8.3f %8.2f %10.0f %11.0f %9.0f %8.2f\n", "cholesky", ch, ch / f, mch, 1.5 * (csr + fac), pch, sc
+    printf "%-10s %8.3f %8.2f %10.0f %11.0f %9.0f %8.2f\n", "cg", cg, cg / f, mcg, 1.5 * (csr + fac), pcg, sg
+    printf "holdout (90%% fitted): cholesky %.3f s/it, valid RMSE %.4f; cg %.3f s/it, valid RMSE %.4f after the same iterations\n", hc, vc, hg, vg
+    if (ni != "") printf "NumPy, same holdout split: %.2f s/iteration (%.1fx clearn Cholesky), peak RSS %.0f MB\n", ni, ni / hc, nm
+  }'
+  ;;
+esac
+done
