@@ -43,44 +43,22 @@
 #include <string.h>
 
 #include "internal.h"
+#include "rng.h"
 
 #define ZIPF_EXPONENT 1.2 /* item popularity ~ 1 / (rank + 10)^1.2 */
 #define LOMAX_SHAPE 3.0   /* user activity weights U^(-1/3) - 1 */
 
-typedef struct rng {
-  uint64_t s[4];
-  double spare; /* second Box-Muller value, or NAN */
-} rng;
-
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-  return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(rng *r) {
-  uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return out;
-}
+typedef clearn__rng rng;
 
 /* (0, 1): never 0, so log() is finite. */
 static double rng_open(rng *r) {
-  return ((double)(rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
+  return ((double)(clearn__rng_next(r) >> 11) + 0.5) * (1.0 / 9007199254740992.0);
 }
 
 /* Uniform in [0, n) for n < 2^32 (multiply-shift; the bias is below
  * 2^-32 and irrelevant here). */
 static uint32_t rng_below(rng *r, uint32_t n) {
-  return (uint32_t)(((rng_next(r) >> 32) * (uint64_t)n) >> 32);
+  return (uint32_t)(((clearn__rng_next(r) >> 32) * (uint64_t)n) >> 32);
 }
 
 static double rng_normal(rng *r) {
@@ -151,7 +129,7 @@ static int alias_build(alias_table *t, const double *w, int64_t n) {
 }
 
 static int32_t alias_draw(const alias_table *t, rng *r) {
-  uint64_t x = rng_next(r);
+  uint64_t x = clearn__rng_next(r);
   uint32_t col = (uint32_t)(((x >> 32) * (uint64_t)t->n) >> 32);
   return (uint32_t)x < t->thresh[col] ? (int32_t)col : t->alias[col];
 }
@@ -253,7 +231,6 @@ int clearn_ratings_generate(int64_t n_users, int64_t n_items, int64_t nnz,
                             int64_t min_per_user, int rank, double noise,
                             int stars, uint64_t seed, clearn_ratings **out) {
   rng g;
-  uint64_t sm = seed;
   alias_table at = {NULL, NULL, 0};
   int64_t *cnt = NULL, *uids = NULL, *iids = NULL, k, us, w = 0;
   int32_t *u = NULL, *i = NULL, *perm = NULL;
@@ -297,8 +274,7 @@ int clearn_ratings_generate(int64_t n_users, int64_t n_items, int64_t nnz,
     return gen_fail("stars", stars, "must be 0 (continuous), 1 (whole stars) "
                     "or 2 (half stars)");
 
-  for (k = 0; k < 4; k++) g.s[k] = splitmix64(&sm);
-  g.spare = NAN;
+  clearn__rng_seed(&g, seed);
   cnt = clearn__malloc((size_t)n_users, sizeof *cnt);
   uids = clearn__malloc((size_t)n_users, sizeof *uids);
   iids = clearn__malloc((size_t)n_items, sizeof *iids);

@@ -21,38 +21,13 @@
 #include <string.h>
 
 #include "internal.h"
+#include "rng.h"
 
-typedef struct rng {
-  uint64_t s[4];
-} rng;
-
-static uint64_t splitmix64(uint64_t *x) {
-  uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-  z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-  z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-  return z ^ (z >> 31);
-}
-
-static void rng_seed(rng *r, uint64_t seed) {
-  for (int k = 0; k < 4; k++) r->s[k] = splitmix64(&seed);
-}
-
-static uint64_t rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }
-
-static uint64_t rng_next(rng *r) {
-  uint64_t *s = r->s, out = rotl(s[1] * 5, 7) * 9, t = s[1] << 17;
-  s[2] ^= s[0];
-  s[3] ^= s[1];
-  s[1] ^= s[2];
-  s[0] ^= s[3];
-  s[2] ^= t;
-  s[3] = rotl(s[3], 45);
-  return out;
-}
+typedef clearn__rng rng;
 
 /* Uniform double in [0, 1) with 53 random bits. */
 static double rng_unit(rng *r) {
-  return (double)(rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
+  return (double)(clearn__rng_next(r) >> 11) * (1.0 / 9007199254740992.0);
 }
 
 /* Mark exactly `take` of the n bytes of mark[] with 1 (others 0), uniformly
@@ -165,7 +140,7 @@ int clearn_ratings_split_random(const clearn_ratings *r, double test_fraction,
                        test_fraction);
   if ((mark = clearn__malloc((size_t)r->nnz, 1)) == NULL)
     return clearn__err(CLEARN_ENOMEM, "%s: out of memory", who);
-  rng_seed(&g, seed);
+  clearn__rng_seed(&g, seed);
   select_k(&g, mark, r->nnz, (int64_t)llround(test_fraction * (double)r->nnz));
   rc = split_by_mark(r, mark, train, test);
   free(mark);
@@ -185,7 +160,7 @@ int clearn_ratings_split_leave_k_out(const clearn_ratings *r, int64_t k,
                        (long long)k);
   if ((mark = clearn__calloc((size_t)r->nnz, 1)) == NULL)
     return clearn__err(CLEARN_ENOMEM, "%s: out of memory", who);
-  rng_seed(&g, seed);
+  clearn__rng_seed(&g, seed);
   for (int64_t us = 0; us < r->n_users; us++) {
     int64_t b = r->u_ptr[us], n = r->u_ptr[us + 1] - b;
     if (n > k) select_k(&g, mark + b, n, k);
