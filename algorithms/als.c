@@ -1644,7 +1644,9 @@ static int als_fit(const void *params, const clearn_ratings *tr,
 
   for (it = 0; it < p->max_iter && !stop; it++) {
     double t0 = omp_get_wtime(), loss, sse, *h;
-    if (p->implicit &&
+    /* From the second iteration on, YtY already holds V^T V: the metrics
+     * at the end of the previous iteration computed it from this V. */
+    if (p->implicit && it == 0 &&
         (rc = gram(m->V, m->n_items, k, dt, nt_g, YtY)) != CLEARN_OK)
       goto cleanup;
     rc = half_step(&c, nt_u, tr->n_users, tr->u_ptr, tr->u_idx, tr->u_val, m->V,
