@@ -13,6 +13,10 @@
  *               same files with CLEARN_RATINGS_SKIP_BAD
  *   HDF5        round trip of identical arrays, then wrong, truncated,
  *               corrupted and inconsistent files, each CLEARN_EFORMAT
+ *   part        clearn_ratings_load_part: the documented user blocks for
+ *               1..5, 64 and more parts than users, whose triples
+ *               concatenated are the whole load's; argument errors, text
+ *               files, and damage that fails exactly the parts that read it
  *   splits      exact sizes, disjoint parts whose union is the original
  *               multiset, determinism, per-user leave-k-out counts
  *   generator   exact nnz, no duplicate pairs, min_per_user, the star grid,
@@ -91,6 +95,11 @@ static int cmp_uiv(const void *a, const void *b) {
   memcpy(&bx, &x->v, 4);
   memcpy(&by, &y->v, 4);
   return (bx > by) - (bx < by);
+}
+
+static int cmp_i64(const void *a, const void *b) {
+  int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+  return (x > y) - (x < y);
 }
 
 static int same_float(float a, float b) { return memcmp(&a, &b, 4) == 0; }
@@ -1096,6 +1105,251 @@ static void test_hdf5(void) {
   clearn_ratings_free(e);
 }
 
+/* ---- part reads ---------------------------------------------------------- */
+
+/* First user of part p of n by the documented rule: the first u with
+ * indptr[u] >= ceil(p * nnz / n), computed here by a linear scan. */
+static int64_t ref_start(const int64_t *ptr, int64_t nu, int64_t nnz, int64_t p,
+                         int64_t n) {
+  int64_t u = 0;
+  if (p == n) return nu;
+  while (u < nu && (__int128)ptr[u] * n < (__int128)p * nnz) u++;
+  return u;
+}
+
+/* Load every part of p (n parts) and compare with the whole load `all`:
+ * each part holds the documented user block, only the items its users
+ * rated, and the parts' triples concatenated are the whole file's. */
+static void check_parts(const char *p, const clearn_ratings *all, int64_t n) {
+  int64_t nnz = clearn_ratings_nnz(all), nu = clearn_ratings_n_users(all), w = 0;
+  const int64_t *ptr = clearn_csr_indptr(clearn_ratings_by_user(all));
+  const int64_t *uid = clearn_ratings_user_ids(all);
+  triple *whole = triples_of(all);
+  int64_t bad = 0, empty = 0;
+  for (int64_t part = 0; part < n; part++) {
+    clearn_ratings *r = NULL;
+    char what[80];
+    int64_t u0 = ref_start(ptr, nu, nnz, part, n), u1 = ref_start(ptr, nu, nnz, part + 1, n);
+    snprintf(what, sizeof what, "part %lld of %lld", (long long)part, (long long)n);
+    CHECK_OK(clearn_ratings_load_part(p, part, n, &r));
+    if (r == NULL) continue;
+    check_invariants(r, what);
+    empty += clearn_ratings_nnz(r) == 0;
+    /* The user block of the rule, every user of it (all have ratings). */
+    CHECK(clearn_ratings_n_users(r) == u1 - u0 &&
+              (u1 == u0 || memcmp(clearn_ratings_user_ids(r), uid + u0,
+                                  (size_t)(u1 - u0) * 8) == 0),
+          "%s: users [%lld, %lld) expected, got %lld", what, (long long)u0,
+          (long long)u1, (long long)clearn_ratings_n_users(r));
+    CHECK(clearn_ratings_nnz(r) == ptr[u1] - ptr[u0], "%s: nnz", what);
+    {
+      triple *t = triples_of(r);
+      int64_t m = clearn_ratings_nnz(r), k, ni = 0;
+      int64_t *items = malloc((size_t)(m + 1) * 8);
+      for (k = 0; k < m; k++, w++)
+        if (w >= nnz || t[k].u != whole[w].u || t[k].i != whole[w].i ||
+            !same_float(t[k].v, whole[w].v))
+          bad++;
+      /* item ids: exactly the distinct items of its ratings */
+      for (k = 0; k < m; k++) items[k] = t[k].i;
+      qsort(items, (size_t)m, 8, cmp_i64);
+      for (k = 0; k < m; k++)
+        if (k == 0 || items[k] != items[k - 1]) items[ni++] = items[k];
+      CHECK(clearn_ratings_n_items(r) == ni &&
+                (ni == 0 || memcmp(clearn_ratings_item_ids(r), items, (size_t)ni * 8) == 0),
+            "%s: item ids are not the items its users rated", what);
+      free(items);
+      free(t);
+    }
+    clearn_ratings_free(r);
+  }
+  CHECK(w == nnz && bad == 0,
+        "%lld parts: concatenation has %lld ratings (%lld differ), the file %lld",
+        (long long)n, (long long)w, (long long)bad, (long long)nnz);
+  CHECK(n <= nu || empty >= n - nu, "%lld parts of %lld users: %lld empty",
+        (long long)n, (long long)nu, (long long)empty);
+  free(whole);
+}
+
+static void part_fail(const char *path, int64_t part, int64_t n, int want,
+                      const char *msg) {
+  clearn_ratings *r = (clearn_ratings *)&g_dir;
+  int rc = clearn_ratings_load_part(path, part, n, &r);
+  CHECK(rc == want, "load_part %s %lld/%lld: status %d (%s), expected %d", path,
+        (long long)part, (long long)n, rc, clearn_last_error(), want);
+  CHECK(r == NULL, "out NULL after a failed part read");
+  CHECK(strncmp(clearn_last_error(), msg, strlen(msg)) == 0,
+        "message \"%s\" does not start \"%s\"", clearn_last_error(), msg);
+}
+
+static void test_part(void) {
+  clearn_ratings *g = NULL, *all = NULL, *e = NULL;
+  char p[512], q[512], msg[1024];
+  CHECK_OK(clearn_ratings_generate(500, 300, 20000, 3, 3, 0.5, 2, 11, &g));
+  if (g == NULL) return;
+  path_in(p, sizeof p, "part.h5");
+  CHECK_OK(clearn_ratings_save(g, p));
+  CHECK_OK(clearn_ratings_load(p, &all));
+  if (all == NULL) return;
+  for (int64_t n = 1; n <= 5; n++) check_parts(p, all, n);
+  check_parts(p, all, 64);
+  check_parts(p, all, clearn_ratings_n_users(all) + 7); /* more parts than users */
+  /* One user per part, when each has at most nnz / n ratings... and the
+   * balance the rule promises: within one user's count of nnz / n. */
+  {
+    const int64_t *ptr = clearn_csr_indptr(clearn_ratings_by_user(all));
+    int64_t nu = clearn_ratings_n_users(all), nnz = clearn_ratings_nnz(all), most = 0;
+    for (int64_t u = 0; u < nu; u++)
+      if (ptr[u + 1] - ptr[u] > most) most = ptr[u + 1] - ptr[u];
+    for (int64_t n = 2; n <= 7; n++)
+      for (int64_t part = 0; part < n; part++) {
+        clearn_ratings *r = NULL;
+        CHECK_OK(clearn_ratings_load_part(p, part, n, &r));
+        CHECK(llabs(clearn_ratings_nnz(r) * n - nnz) < most * n,
+              "part %lld of %lld: %lld ratings, ideal %.1f, largest user %lld",
+              (long long)part, (long long)n, (long long)clearn_ratings_nnz(r),
+              (double)nnz / n, (long long)most);
+        clearn_ratings_free(r);
+      }
+  }
+  /* Empty ratings: every part empty. */
+  CHECK_OK(clearn_ratings_from_triples(NULL, NULL, NULL, 0, &e));
+  path_in(q, sizeof q, "part_empty.h5");
+  CHECK_OK(clearn_ratings_save(e, q));
+  for (int64_t part = 0; part < 3; part++) {
+    clearn_ratings *r = NULL;
+    CHECK_OK(clearn_ratings_load_part(q, part, 3, &r));
+    CHECK(r && clearn_ratings_nnz(r) == 0 && clearn_ratings_n_users(r) == 0 &&
+              clearn_ratings_n_items(r) == 0,
+          "empty file, part %lld", (long long)part);
+    clearn_ratings_free(r);
+  }
+
+  /* Arguments. */
+  part_fail(p, -1, 3, CLEARN_EINVAL,
+            "ratings load_part: part = -1 is out of range [0, 3) for n_parts = 3");
+  part_fail(p, 3, 3, CLEARN_EINVAL,
+            "ratings load_part: part = 3 is out of range [0, 3) for n_parts = 3");
+  part_fail(p, 0, 0, CLEARN_EINVAL,
+            "ratings load_part: n_parts = 0 is out of range [1, 2147483647]");
+  part_fail(p, 0, -2, CLEARN_EINVAL,
+            "ratings load_part: n_parts = -2 is out of range [1, 2147483647]");
+  part_fail(p, 0, (int64_t)1 << 31, CLEARN_EINVAL,
+            "ratings load_part: n_parts = 2147483648 is out of range [1, 2147483647]");
+  part_fail(NULL, 0, 1, CLEARN_EINVAL, "ratings load_part: path is NULL");
+  CHECK_RC(clearn_ratings_load_part(p, 0, 1, NULL), CLEARN_EINVAL);
+  CHECK_STR(clearn_last_error(), "ratings load_part: out is NULL");
+  /* A text file, a missing file, a model file. */
+  {
+    const char *t = write_file("part.csv", "userId,movieId,rating,timestamp\n1,2,3.5,0\n");
+    snprintf(msg, sizeof msg,
+             "load_part: '%s' is not an HDF5 file (or its header is corrupt); "
+             "partial reads need the clearn HDF5 ratings format (convert the "
+             "file once with clearn_ratings_save, e.g. clearn convert)", t);
+    part_fail(t, 0, 2, CLEARN_EFORMAT, msg);
+    CHECK_STR(clearn_last_error(), msg);
+    path_in(q, sizeof q, "part-missing.h5");
+    snprintf(msg, sizeof msg, "load_part: cannot open '%s': No such file or directory", q);
+    part_fail(q, 0, 2, CLEARN_EIO, msg);
+    path_in(q, sizeof q, "part_model.h5");
+    {
+      clearn_estimator *est = NULL;
+      CHECK_OK(clearn_estimator_create("ridge", &est));
+      CHECK_OK(clearn_estimator_save(est, q));
+      clearn_estimator_free(est);
+    }
+    snprintf(msg, sizeof msg, "load_part '%s': not a clearn ratings file", q);
+    part_fail(q, 0, 2, CLEARN_EFORMAT, msg);
+  }
+  /* Inconsistent values inside one part: that part fails naming the file
+   * position, the others load (they never read it). */
+  {
+    const int64_t *ptr = clearn_csr_indptr(clearn_ratings_by_user(all));
+    int64_t nu = clearn_ratings_n_users(all), nnz = clearn_ratings_nnz(all);
+    int64_t u2 = ref_start(ptr, nu, nnz, 2, 4), at = ptr[u2] + 1;
+    int32_t bad_item = (int32_t)clearn_ratings_n_items(all);
+    float inf = INFINITY;
+    clearn_ratings *r = NULL;
+    path_in(q, sizeof q, "part_edit.h5");
+    copy_file(p, q, -1);
+    poke(q, "item_index", H5T_NATIVE_INT32, at, &bad_item);
+    snprintf(msg, sizeof msg,
+             "load_part '%s': dataset 'item_index': item_index[%lld] = %d is out of range [0, %d)",
+             q, (long long)at, bad_item, bad_item);
+    part_fail(q, 2, 4, CLEARN_EFORMAT, msg);
+    CHECK_STR(clearn_last_error(), msg);
+    CHECK_OK(clearn_ratings_load_part(q, 1, 4, &r));
+    clearn_ratings_free(r);
+    r = NULL;
+    CHECK_OK(clearn_ratings_load_part(q, 3, 4, &r));
+    clearn_ratings_free(r);
+    r = NULL;
+    copy_file(p, q, -1);
+    poke(q, "rating", H5T_NATIVE_FLOAT, nnz - 1, &inf);
+    snprintf(msg, sizeof msg, "load_part '%s': dataset 'rating': rating[%lld] = inf is not finite",
+             q, (long long)(nnz - 1));
+    part_fail(q, 3, 4, CLEARN_EFORMAT, msg);
+    CHECK_OK(clearn_ratings_load_part(q, 0, 4, &r));
+    clearn_ratings_free(r);
+    r = NULL;
+    copy_file(p, q, -1);
+    {
+      int64_t v = 7;
+      poke(q, "indptr", H5T_NATIVE_INT64, 3, &v);
+    }
+    snprintf(msg, sizeof msg, "load_part '%s': dataset 'indptr': indptr[", q);
+    part_fail(q, 0, 2, CLEARN_EFORMAT, msg);
+  }
+  /* Corrupt bytes in the last stored block of 'rating' of a file with
+   * several blocks: the last part fails cleanly, the first never reads
+   * them. */
+  {
+    FILE *f;
+    long size;
+    unsigned char *b;
+    haddr_t addr = 0;
+    hsize_t csize = 0;
+    hid_t h5, ds;
+    clearn_ratings *r = NULL, *big = NULL;
+    CHECK_OK(clearn_ratings_generate(6000, 2000, 700000, 3, 3, 0.5, 2, 12, &big));
+    path_in(p, sizeof p, "part_big.h5");
+    CHECK_OK(clearn_ratings_save(big, p));
+    clearn_ratings_free(big);
+    h5 = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ds = H5Dopen2(h5, "rating", H5P_DEFAULT);
+    {
+      hid_t sp = H5Dget_space(ds);
+      hsize_t nch = 0, off[2];
+      unsigned mask = 0;
+      H5Dget_num_chunks(ds, sp, &nch);
+      H5Dget_chunk_info(ds, sp, nch - 1, off, &mask, &addr, &csize);
+      H5Sclose(sp);
+    }
+    H5Dclose(ds);
+    H5Fclose(h5);
+    f = fopen(p, "rb");
+    fseek(f, 0, SEEK_END);
+    size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    b = malloc(size);
+    CHECK(fread(b, 1, size, f) == (size_t)size, "read %s", p);
+    fclose(f);
+    b[addr + csize / 2] ^= 0x10;
+    path_in(q, sizeof q, "part_flip.h5");
+    f = fopen(q, "wb");
+    fwrite(b, 1, size, f);
+    fclose(f);
+    free(b);
+    snprintf(msg, sizeof msg, "load_part '%s': dataset 'rating'", q);
+    part_fail(q, 4, 5, CLEARN_EFORMAT, msg);
+    CHECK_OK(clearn_ratings_load_part(q, 0, 5, &r));
+    clearn_ratings_free(r);
+  }
+  clearn_ratings_free(g);
+  clearn_ratings_free(all);
+  clearn_ratings_free(e);
+}
+
 /* ---- splits -------------------------------------------------------------- */
 
 /* train and test are disjoint parts of r: together the same multiset. */
@@ -1541,6 +1795,8 @@ static void test_h5py(void) {
     CHECK(clearn_ratings_n_users(f) == 40 && clearn_ratings_user_ids(f)[0] == -200,
           "foreign file: users");
     check_invariants(f, "file written by h5py");
+    /* Part reads convert types and decompress slices the same way. */
+    check_parts(foreign, f, 3);
   }
   clearn_ratings_free(r);
   clearn_ratings_free(f);
@@ -1567,7 +1823,7 @@ int main(int argc, char **argv) {
   } parts[] = {
       {"container", test_container}, {"text", test_text_good},
       {"decimals", test_text_decimals}, {"bad", test_text_bad},
-      {"large", test_text_large}, {"hdf5", test_hdf5},
+      {"large", test_text_large}, {"hdf5", test_hdf5}, {"part", test_part},
       {"splits", test_splits}, {"generator", test_generator},
       {"h5py", test_h5py}, {"movielens", test_movielens},
   };

@@ -89,6 +89,44 @@ CLEARN_API int clearn_ratings_load_text(const char *path, const char *format,
 CLEARN_API int clearn_ratings_save(const clearn_ratings *r, const char *path);
 CLEARN_API int clearn_ratings_load(const char *path, clearn_ratings **out);
 
+/* Read only share `part` of `n_parts` of a clearn HDF5 ratings file, for
+ * distributed training: each of n_parts processes calls it with its own
+ * part and together they read the file once.
+ *
+ * The parts are contiguous blocks of users in the file's order (ascending
+ * user id), balanced by rating count: with N ratings, U users and indptr
+ * the file's by-user row pointers (indptr[u] = ratings of the users before
+ * u), part p holds users [start(p), start(p+1)), where start(0) = 0,
+ * start(n_parts) = U, and otherwise start(p) is the first user u with
+ * indptr[u] >= ceil(p * N / n_parts).  Every user, so every rating, is in
+ * exactly one part; a part's count differs from N / n_parts by less than
+ * the largest user's count; parts may be empty (n_parts > U, say).
+ *
+ * *out receives a new ratings object (free it with clearn_ratings_free)
+ * holding exactly those users' ratings, with their original ids: its user
+ * ids are the part's users that have ratings, its item ids only the items
+ * they rated, so dense indices are the part's own.  Concatenating the
+ * triples (clearn_ratings_triples) of parts 0 .. n_parts-1 gives the
+ * triples of clearn_ratings_load.  Only the small arrays (ids, row
+ * pointers) are read whole; of the two per-rating arrays only the part's
+ * slice is read (an HDF5 hyperslab), with the same checks as a whole load.
+ *
+ * Errors (*out NULL): out or path NULL, n_parts outside [1, 2^31 - 1], part
+ * outside [0, n_parts): CLEARN_EINVAL naming the parameter; a file that is
+ * not HDF5 (a text ratings file): CLEARN_EFORMAT saying partial reads need
+ * the HDF5 format (convert once with clearn_ratings_save); otherwise the
+ * statuses and messages of clearn_ratings_load, prefixed
+ * "load_part '<path>': ".  Not a collective call: it makes no MPI calls
+ * and ranks may call it at different times; separate processes may read
+ * the same file at once.  Threads: like every clearn file call, safe to
+ * call concurrently when the HDF5 library is built thread-safe
+ * (H5_HAVE_THREADSAFE, as Debian's libhdf5 is), which then runs the reads
+ * one at a time; with a non-thread-safe HDF5, serialize clearn's file
+ * calls. */
+CLEARN_API int clearn_ratings_load_part(const char *path, int64_t part,
+                                        int64_t n_parts,
+                                        clearn_ratings **out);
+
 /* ---- Splits ------------------------------------------------------------- */
 
 /* Random holdout: each rating goes to test with probability close to
