@@ -209,9 +209,11 @@ static int als_team(const als_params *p, double flops) {
 
 /* ---- model --------------------------------------------------------------- */
 
-#define HIST_COLS 4
-static const char *const hist_names[HIST_COLS] = {"train_loss", "train_rmse",
-                                                  "valid_rmse", "seconds"};
+/* Files written before comm_seconds existed have the first 4 columns. */
+#define HIST_COLS 5
+#define HIST_COLS_V1 4
+static const char *const hist_names[HIST_COLS] = {
+    "train_loss", "train_rmse", "valid_rmse", "seconds", "comm_seconds"};
 
 typedef struct {
   int64_t k;
@@ -1425,22 +1427,26 @@ static double predict_rows(const als_model *m, int64_t u, int64_t i, int cold) {
          (m->biased && i >= 0 ? m->ib[i] : 0.0);
 }
 
-/* Objective (without the 1/nnz) and training sum of squared errors, over
- * users then items, each row's terms summed in row order.  wide: float32
- * factors with dots_wide available (the same products, summed in another
- * order, several times faster than dot_dt). */
+/* Per-row terms of the objective (without the 1/nnz) and of the training
+ * squared error, over this participant's rows: lu[2 r] = loss, lu[2 r + 1]
+ * = squared error of user row r, li[r] = penalty of item row r (r global).
+ * They are summed over all rows in row order afterwards, so the totals do
+ * not depend on how rows are shared out.  wide: float32 factors with
+ * dots_wide available (the same products, summed in another order,
+ * several times faster than dot_dt). */
 #define WIDE_MAX 256
 #define WIDE_BLOCK 256
-static int train_metrics(const als_model *m, const clearn_ratings *tr,
-                         const double *YtY, int wide, int nt, double *rowbuf,
-                         double *rowbuf2, double *loss, double *sse) {
-  int64_t u, i, k = m->k;
-  double total = 0, se = 0;
+static void train_terms(const als_model *m, const clearn__rshard *sh,
+                        const double *YtY, int wide, int nt, double *lu,
+                        double *li) {
+  int64_t u, i, k = m->k, u0 = sh->user_off[sh->rank];
+  int64_t nu = sh->user_off[sh->rank + 1] - u0, i0 = sh->item_off[sh->rank];
+  int64_t ni = sh->item_off[sh->rank + 1] - i0;
   wide = ALS_AVX512 && wide && m->dt == CLEARN_FLOAT32 && k <= WIDE_MAX;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 64)
-  for (u = 0; u < m->n_users; u++) {
-    int64_t q, q0, n = tr->u_ptr[u + 1] - tr->u_ptr[u];
-    const void *x = row_ptr(m->U, u, k, m->es);
+  for (u = 0; u < nu; u++) {
+    int64_t q, q0, g = u0 + u, n = sh->u_ptr[u + 1] - sh->u_ptr[u];
+    const void *x = row_ptr(m->U, g, k, m->es);
     double l = 0, e = 0, nx = dot_dt(x, x, k, m->dt), lam;
     double xbuf[WIDE_MAX + 8], dots[WIDE_BLOCK];
     double *xd = (double *)(((uintptr_t)xbuf + 63) & ~(uintptr_t)63);
@@ -1448,21 +1454,21 @@ static int train_metrics(const als_model *m, const clearn_ratings *tr,
     if (wd)
       for (q = 0; q < ((k + 15) & ~(int64_t)15); q++)
         xd[q] = q < k ? (double)((const float *)x)[q] : 0;
-    for (q0 = tr->u_ptr[u]; q0 < tr->u_ptr[u + 1]; q0 += WIDE_BLOCK) {
-      int64_t nb = tr->u_ptr[u + 1] - q0 < WIDE_BLOCK ? tr->u_ptr[u + 1] - q0
+    for (q0 = sh->u_ptr[u]; q0 < sh->u_ptr[u + 1]; q0 += WIDE_BLOCK) {
+      int64_t nb = sh->u_ptr[u + 1] - q0 < WIDE_BLOCK ? sh->u_ptr[u + 1] - q0
                                                       : WIDE_BLOCK;
       /* this block of the user's predictions */
-      if (wd) dots_wide(m->V, k, tr->u_idx + q0, nb, xd, dots);
+      if (wd) dots_wide(m->V, k, sh->u_idx + q0, nb, xd, dots);
       for (q = q0; q < q0 + nb; q++) {
-        int64_t it = tr->u_idx[q];
-        double v = tr->u_val[q], pr;
+        int64_t it = sh->u_idx[q];
+        double v = sh->u_val[q], pr;
 #if ALS_AVX512
         double s = wd ? dots[q - q0]
                       : dot_dt(x, row_ptr(m->V, it, k, m->es), k, m->dt);
 #else
         double s = dot_dt(x, row_ptr(m->V, it, k, m->es), k, m->dt);
 #endif
-        pr = m->biased ? s + m->mu + m->ub[u] + m->ib[it] : s;
+        pr = m->biased ? s + m->mu + m->ub[g] + m->ib[it] : s;
         e += (v - pr) * (v - pr);
         if (m->implicit) {
           double cf = 1.0 + m->alpha * fabs(v), pf = v > 0 ? 1.0 : 0.0;
@@ -1482,59 +1488,44 @@ static int train_metrics(const als_model *m, const clearn_ratings *tr,
       l = e;
     }
     lam = m->reg * (m->weighted
-                        ? reg_count(m->implicit, tr->u_val + tr->u_ptr[u], n)
+                        ? reg_count(m->implicit, sh->u_val + sh->u_ptr[u], n)
                         : 1.0);
-    if (m->biased) nx += m->ub[u] * m->ub[u];
-    rowbuf[u] = l + lam * nx;
-    rowbuf2[u] = e;
-  }
-  for (u = 0; u < m->n_users; u++) {
-    total += rowbuf[u];
-    se += rowbuf2[u];
+    if (m->biased) nx += m->ub[g] * m->ub[g];
+    lu[2 * g] = l + lam * nx;
+    lu[2 * g + 1] = e;
   }
 #pragma omp parallel for num_threads(nt) schedule(static)
-  for (i = 0; i < m->n_items; i++) {
-    const void *y = row_ptr(m->V, i, k, m->es);
-    double n = reg_count(m->implicit, tr->i_val + tr->i_ptr[i],
-                         tr->i_ptr[i + 1] - tr->i_ptr[i]);
+  for (i = 0; i < ni; i++) {
+    int64_t g = i0 + i;
+    const void *y = row_ptr(m->V, g, k, m->es);
+    double n = reg_count(m->implicit, sh->i_val + sh->i_ptr[i],
+                         sh->i_ptr[i + 1] - sh->i_ptr[i]);
     double ny = dot_dt(y, y, k, m->dt);
-    if (m->biased) ny += m->ib[i] * m->ib[i];
-    rowbuf[i] = m->reg * (m->weighted ? n : 1.0) * ny;
+    if (m->biased) ny += m->ib[g] * m->ib[g];
+    li[g] = m->reg * (m->weighted ? n : 1.0) * ny;
   }
-  for (i = 0; i < m->n_items; i++) total += rowbuf[i];
-  *loss = total;
-  *sse = se;
-  return CLEARN_OK;
 }
 
-/* RMSE on validation ratings (rows mapped to the model beforehand, -1 for
- * unseen), with the cold_start policy. */
-static double valid_rmse(const als_model *m, const clearn_ratings *va,
-                         const int64_t *umap, const int64_t *imap, int cold,
-                         int nt, double *rowbuf, double *rowbuf2) {
-  int64_t u, used = 0;
-  double se = 0;
-  int any_nan = 0;
+/* Per validation user of this participant (global validation row v):
+ * lv[2 v] = squared error, lv[2 v + 1] = ratings scored, with the
+ * cold_start policy (exactly as clearn_estimator_score_ratings). */
+static void valid_terms(const als_model *m, const clearn__rshard *sh,
+                        int cold, int nt, double *lv) {
+  int64_t v, v0 = sh->va_off[sh->rank];
+  int64_t nv = sh->va_off[sh->rank + 1] - v0;
 #pragma omp parallel for num_threads(nt) schedule(dynamic, 64)
-  for (u = 0; u < va->n_users; u++) {
+  for (v = 0; v < nv; v++) {
     int64_t q, cnt = 0;
     double e = 0;
-    for (q = va->u_ptr[u]; q < va->u_ptr[u + 1]; q++) {
-      double pr = predict_rows(m, umap[u], imap[va->u_idx[q]], cold);
+    for (q = sh->va_ptr[v]; q < sh->va_ptr[v + 1]; q++) {
+      double pr = predict_rows(m, sh->va_urow[v], sh->va_irow[q], cold);
       if (isnan(pr) && cold == COLD_DROP) continue;
-      e += (pr - va->u_val[q]) * (pr - va->u_val[q]);
+      e += (pr - sh->va_val[q]) * (pr - sh->va_val[q]);
       cnt++;
     }
-    rowbuf[u] = e;
-    rowbuf2[u] = (double)cnt;
+    lv[2 * (v0 + v)] = e;
+    lv[2 * (v0 + v) + 1] = (double)cnt;
   }
-  for (u = 0; u < va->n_users; u++) {
-    se += rowbuf[u];
-    used += (int64_t)rowbuf2[u];
-    any_nan |= isnan(rowbuf[u]);
-  }
-  if (any_nan || used == 0) return NAN;
-  return sqrt(se / (double)used);
 }
 
 static int64_t max_row(const int64_t *ptr, int64_t n) {
@@ -1554,60 +1545,147 @@ static int fail_row(int rc, const char *side, int64_t id, double reg) {
                      side, (long long)id, reg);
 }
 
+/* Exchange wrappers: with ex == NULL (serial) they pass the status on. */
+static int ex_gather(const clearn__exchange *ex, void *buf, size_t elem,
+                     const int64_t *off, int rc) {
+  return ex ? ex->gather(ex->ctx, buf, elem, off, rc) : rc;
+}
+static int ex_agree(const clearn__exchange *ex, int rc) {
+  return ex ? ex->agree(ex->ctx, rc) : rc;
+}
+static double ex_seconds(const clearn__exchange *ex) {
+  return ex ? ex->seconds(ex->ctx) : 0.0;
+}
+
+/* Continue from model r: same settings, same users and items, same data
+ * (count and global mean, bitwise), then its factors and history. */
+static int resume_from(als_model *m, const als_model *r, const als_params *p,
+                       const clearn__rshard *sh) {
+  const char *what = NULL;
+  if (r->k != p->rank)
+    what = "rank";
+  else if (r->dt != m->dt)
+    what = "dtype";
+  else if (r->biased != p->biases)
+    what = "biases";
+  else if (r->implicit != p->implicit)
+    what = "implicit";
+  else if (r->weighted != p->weighted_reg)
+    what = "weighted_reg";
+  else if (r->nonneg != p->nonnegative)
+    what = "nonnegative";
+  else if (r->reg != p->reg)
+    what = "reg";
+  else if (r->alpha != p->alpha)
+    what = "alpha";
+  if (what)
+    return clearn__err(CLEARN_EINVAL,
+                       "als: resume: parameter '%s' differs from the one the "
+                       "model was fitted with; resuming needs the same "
+                       "parameters (only max_iter, tol, num_threads and "
+                       "cold_start may change)",
+                       what);
+  if (r->n_users != sh->n_users || r->n_items != sh->n_items ||
+      memcmp(r->user_ids, sh->user_ids,
+             (size_t)sh->n_users * sizeof(int64_t)) != 0 ||
+      memcmp(r->item_ids, sh->item_ids,
+             (size_t)sh->n_items * sizeof(int64_t)) != 0)
+    return clearn__err(CLEARN_EINVAL,
+                       "als: resume: the model has %lld users and %lld items, "
+                       "not the same ids as the training ratings (%lld users, "
+                       "%lld items); resume on the data it was fitted on",
+                       (long long)r->n_users, (long long)r->n_items,
+                       (long long)sh->n_users, (long long)sh->n_items);
+  if (r->seen_n != sh->nnz || r->mu != m->mu)
+    return clearn__err(CLEARN_EINVAL,
+                       "als: resume: the training ratings differ from those "
+                       "the model was fitted on (%lld ratings with mean %.17g "
+                       "there, %lld with mean %.17g here)",
+                       (long long)r->seen_n, r->mu, (long long)sh->nnz, m->mu);
+  memcpy(m->U, r->U, (size_t)(r->n_users * r->k) * m->es);
+  memcpy(m->V, r->V, (size_t)(r->n_items * r->k) * m->es);
+  if (m->biased) {
+    memcpy(m->ub, r->ub, (size_t)r->n_users * sizeof(double));
+    memcpy(m->ib, r->ib, (size_t)r->n_items * sizeof(double));
+  }
+  if (r->n_iter > 0)
+    memcpy(m->history, r->history,
+           (size_t)(r->n_iter * HIST_COLS) * sizeof(double));
+  m->n_iter = r->n_iter;
+  return CLEARN_OK;
+}
+
 /* ---- fit ----------------------------------------------------------------- */
 
-static int als_fit(const void *params, const clearn_ratings *tr,
-                   const clearn_ratings *va, const clearn__progress *progress,
-                   void **out) {
+/* One fit over a shard (see clearn__rshard): every participant updates its
+ * own rows, the exchange copies the updated blocks to all, and the metrics
+ * are summed over all rows in row order, so the factors are bitwise the
+ * same for any number of participants and any thread count. */
+static int als_fit(const void *params, const clearn__rshard *sh,
+                   const clearn__exchange *ex,
+                   const clearn__progress *progress, const void *resume,
+                   const clearn__checkpoint *ckpt, void **out) {
   const als_params *p = params;
+  const als_model *rm = resume;
   als_model *m = NULL;
   als_cfg c;
   int blas_prev = -1, rc, stop = 0, converged = 0, nt_u, nt_i, nt_g, nt_e;
-  int64_t k = p->rank, u, it, cap, bad = -1, n_rows;
-  int64_t *umap = NULL, *imap = NULL;
-  double *YtY = NULL, *rb1 = NULL, *rb2 = NULL, prev_loss = NAN, sum = 0;
+  int64_t k = p->rank, u, it, cap, bad = -1, start = 0, hist_rows;
+  int64_t me = sh->rank, u0 = sh->user_off[me], i0 = sh->item_off[me];
+  int64_t nu = sh->user_off[me + 1] - u0, ni = sh->item_off[me + 1] - i0;
+  int64_t nv = 0, *cnt = NULL;
+  double *YtY = NULL, *lu = NULL, *li = NULL, *lv = NULL, prev_loss = NAN;
+  double *rs = NULL, sum = 0;
   clearn_dtype dt = p->dtype == DT_F64 ? CLEARN_FLOAT64 : CLEARN_FLOAT32;
 
   *out = NULL;
-  rc = model_alloc(k, dt, p->biases, tr->n_users, tr->n_items, tr->nnz, &m);
-  if (rc != CLEARN_OK) return rc;
-  m->implicit = p->implicit;
-  m->weighted = p->weighted_reg;
-  m->nonneg = p->nonnegative;
-  m->reg = p->reg;
-  m->alpha = p->alpha;
-  memcpy(m->user_ids, tr->user_ids, (size_t)tr->n_users * sizeof(int64_t));
-  memcpy(m->item_ids, tr->item_ids, (size_t)tr->n_items * sizeof(int64_t));
-  for (u = 0; u < tr->n_users; u++) {
+  rc = model_alloc(k, dt, p->biases, sh->n_users, sh->n_items, sh->nnz, &m);
+  if (rc == CLEARN_OK) {
+    m->implicit = p->implicit;
+    m->weighted = p->weighted_reg;
+    m->nonneg = p->nonnegative;
+    m->reg = p->reg;
+    m->alpha = p->alpha;
+    memcpy(m->user_ids, sh->user_ids, (size_t)sh->n_users * sizeof(int64_t));
+    memcpy(m->item_ids, sh->item_ids, (size_t)sh->n_items * sizeof(int64_t));
+    hist_rows = rm && rm->n_iter > p->max_iter ? rm->n_iter : p->max_iter;
+    if (sh->has_valid) nv = sh->va_off[sh->size];
+    m->history = clearn__malloc((size_t)hist_rows * HIST_COLS, sizeof(double));
+    YtY = clearn__malloc((size_t)(k * k), sizeof(double));
+    lu = clearn__malloc((size_t)(2 * sh->n_users), sizeof(double));
+    li = clearn__malloc((size_t)sh->n_items, sizeof(double));
+    lv = clearn__malloc((size_t)(2 * (nv > 0 ? nv : 1)), sizeof(double));
+    rs = clearn__malloc((size_t)sh->n_users, sizeof(double));
+    cnt = clearn__malloc((size_t)sh->n_users, sizeof(int64_t));
+    if (!m->history || !YtY || !lu || !li || !lv || !rs || !cnt)
+      rc = clearn__err(CLEARN_ENOMEM, "als: out of memory");
+  }
+  /* Every participant's allocation status, then the global mean (row sums
+   * in row order), the training items of every user and their counts. */
+  if ((rc = ex_agree(ex, rc)) != CLEARN_OK) goto cleanup;
+  for (u = 0; u < nu; u++) {
+    int64_t q;
+    double s = 0;
+    for (q = sh->u_ptr[u]; q < sh->u_ptr[u + 1]; q++) s += sh->u_val[q];
+    rs[u0 + u] = s;
+    cnt[u0 + u] = sh->u_ptr[u + 1] - sh->u_ptr[u];
+  }
+  memcpy(m->seen + sh->nnz_off[me], sh->u_idx,
+         (size_t)(sh->nnz_off[me + 1] - sh->nnz_off[me]) * sizeof(int32_t));
+  rc = ex_gather(ex, rs, sizeof(double), sh->user_off, CLEARN_OK);
+  if (rc == CLEARN_OK)
+    rc = ex_gather(ex, cnt, sizeof(int64_t), sh->user_off, CLEARN_OK);
+  if (rc == CLEARN_OK)
+    rc = ex_gather(ex, m->seen, sizeof(int32_t), sh->nnz_off, CLEARN_OK);
+  if (rc != CLEARN_OK) goto cleanup;
+  for (u = 0; u < sh->n_users; u++) {
+    sum += rs[u];
     m->user_sorted[u] = u;
-    m->seen_start[u] = tr->u_ptr[u];
-    m->seen_len[u] = tr->u_ptr[u + 1] - tr->u_ptr[u];
+    m->seen_start[u] = u > 0 ? m->seen_start[u - 1] + cnt[u - 1] : 0;
+    m->seen_len[u] = cnt[u];
   }
-  memcpy(m->seen, tr->u_idx, (size_t)tr->nnz * sizeof(int32_t));
-  m->seen_n = tr->nnz;
-  for (u = 0; u < tr->nnz; u++) sum += tr->u_val[u];
-  m->mu = sum / (double)tr->nnz;
-
-  n_rows = tr->n_users > tr->n_items ? tr->n_users : tr->n_items;
-  if (va && va->n_users > n_rows) n_rows = va->n_users;
-  m->history = clearn__malloc((size_t)p->max_iter * HIST_COLS, sizeof(double));
-  YtY = clearn__malloc((size_t)(k * k), sizeof(double));
-  rb1 = clearn__malloc((size_t)n_rows, sizeof(double));
-  rb2 = clearn__malloc((size_t)n_rows, sizeof(double));
-  if (va) {
-    umap = clearn__malloc((size_t)(va->n_users + 1), sizeof(int64_t));
-    imap = clearn__malloc((size_t)(va->n_items + 1), sizeof(int64_t));
-  }
-  if (!m->history || !YtY || !rb1 || !rb2 || (va && (!umap || !imap))) {
-    rc = clearn__err(CLEARN_ENOMEM, "als: out of memory");
-    goto cleanup;
-  }
-  if (va) {
-    for (u = 0; u < va->n_users; u++)
-      umap[u] = clearn__id_lookup(m->user_ids, m->n_users, va->user_ids[u]);
-    for (u = 0; u < va->n_items; u++)
-      imap[u] = clearn__id_lookup(m->item_ids, m->n_items, va->item_ids[u]);
-  }
+  m->seen_n = sh->nnz;
+  m->mu = sum / (double)sh->nnz;
 
   c.k = k;
   c.kp = k + (p->biases ? 1 : 0);
@@ -1624,57 +1702,100 @@ static int als_fit(const void *params, const clearn_ratings *tr,
   c.YtY = YtY;
   c.fast = fast_path_ok(&c);
   {
-    double kp = (double)c.kp, nnz = (double)tr->nnz;
+    /* Team sizes from this participant's share of the work. */
+    double kp = (double)c.kp, ru = (double)sh->u_ptr[nu],
+           ri = (double)sh->i_ptr[ni];
     double row = c.cg ? 4.0 * kp * (double)c.cg_steps : kp * kp;
-    nt_u = als_team(p, nnz * row + (double)tr->n_users * kp * kp * kp / 3);
-    nt_i = als_team(p, nnz * row + (double)tr->n_items * kp * kp * kp / 3);
-    nt_g = als_team(p, (double)n_rows * kp * kp);
-    nt_e = als_team(p, (nnz + (va ? (double)va->nnz : 0)) * 2 * kp +
-                           (c.implicit ? (double)tr->n_users * kp * kp : 0));
+    nt_u = als_team(p, ru * row + (double)nu * kp * kp * kp / 3);
+    nt_i = als_team(p, ri * row + (double)ni * kp * kp * kp / 3);
+    nt_g = als_team(p, (double)(sh->n_users > sh->n_items ? sh->n_users
+                                                           : sh->n_items) *
+                           kp * kp);
+    nt_e = als_team(p, (ru + (sh->has_valid ? (double)sh->va_ptr[sh->va_off[me + 1] - sh->va_off[me]] : 0)) * 2 * kp +
+                           (c.implicit ? (double)nu * kp * kp : 0));
   }
-  cap = max_row(tr->u_ptr, tr->n_users);
-  if (max_row(tr->i_ptr, tr->n_items) > cap)
-    cap = max_row(tr->i_ptr, tr->n_items);
+  cap = max_row(sh->u_ptr, nu);
+  if (max_row(sh->i_ptr, ni) > cap) cap = max_row(sh->i_ptr, ni);
 
   blas_prev = clearn__blas_serial_begin();
   init_rows(m->U, m->user_ids, m->n_users, k, dt, (uint64_t)p->seed, SIDE_USERS,
             nt_e);
   init_rows(m->V, m->item_ids, m->n_items, k, dt, (uint64_t)p->seed, SIDE_ITEMS,
             nt_e);
+  rc = rm ? resume_from(m, rm, p, sh) : CLEARN_OK;
+  if ((rc = ex_agree(ex, rc)) != CLEARN_OK) goto cleanup;
+  if (rm) {
+    start = m->n_iter;
+    if (start > 0) prev_loss = m->history[(start - 1) * HIST_COLS];
+    /* A model that had already converged stays as it is. */
+    if (p->tol > 0 && start > 1 &&
+        fabs(m->history[(start - 2) * HIST_COLS] - prev_loss) <=
+            p->tol * fabs(m->history[(start - 2) * HIST_COLS]))
+      converged = stop = 1;
+  }
 
-  for (it = 0; it < p->max_iter && !stop; it++) {
-    double t0 = omp_get_wtime(), loss, sse, *h;
+  for (it = start; it < p->max_iter && !stop; it++) {
+    double t0 = omp_get_wtime(), c0 = ex_seconds(ex), loss = 0, sse = 0, *h;
+    int64_t r;
     /* From the second iteration on, YtY already holds V^T V: the metrics
      * at the end of the previous iteration computed it from this V. */
-    if (p->implicit && it == 0 &&
+    if (p->implicit && it == start &&
         (rc = gram(m->V, m->n_items, k, dt, nt_g, YtY)) != CLEARN_OK)
       goto cleanup;
-    rc = half_step(&c, nt_u, tr->n_users, tr->u_ptr, tr->u_idx, tr->u_val, m->V,
-                   m->ib, m->U, m->ub, cap, &bad);
-    if (rc != CLEARN_OK) {
-      rc = fail_row(rc, "user", bad >= 0 ? m->user_ids[bad] : -1, p->reg);
-      goto cleanup;
-    }
+    rc = half_step(&c, nt_u, nu, sh->u_ptr, sh->u_idx, sh->u_val, m->V, m->ib,
+                   row_ptr(m->U, u0, k, m->es), m->ub ? m->ub + u0 : NULL, cap,
+                   &bad);
+    if (rc != CLEARN_OK)
+      rc = fail_row(rc, "user", bad >= 0 ? m->user_ids[u0 + bad] : -1, p->reg);
+    rc = ex_gather(ex, m->U, (size_t)k * m->es, sh->user_off, rc);
+    if (rc == CLEARN_OK && m->biased)
+      rc = ex_gather(ex, m->ub, sizeof(double), sh->user_off, rc);
+    if (rc != CLEARN_OK) goto cleanup;
     if (p->implicit &&
         (rc = gram(m->U, m->n_users, k, dt, nt_g, YtY)) != CLEARN_OK)
       goto cleanup;
-    rc = half_step(&c, nt_i, tr->n_items, tr->i_ptr, tr->i_idx, tr->i_val, m->U,
-                   m->ub, m->V, m->ib, cap, &bad);
-    if (rc != CLEARN_OK) {
-      rc = fail_row(rc, "item", bad >= 0 ? m->item_ids[bad] : -1, p->reg);
-      goto cleanup;
-    }
+    rc = half_step(&c, nt_i, ni, sh->i_ptr, sh->i_idx, sh->i_val, m->U, m->ub,
+                   row_ptr(m->V, i0, k, m->es), m->ib ? m->ib + i0 : NULL, cap,
+                   &bad);
+    if (rc != CLEARN_OK)
+      rc = fail_row(rc, "item", bad >= 0 ? m->item_ids[i0 + bad] : -1, p->reg);
+    rc = ex_gather(ex, m->V, (size_t)k * m->es, sh->item_off, rc);
+    if (rc == CLEARN_OK && m->biased)
+      rc = ex_gather(ex, m->ib, sizeof(double), sh->item_off, rc);
+    if (rc != CLEARN_OK) goto cleanup;
     if (p->implicit &&
         (rc = gram(m->V, m->n_items, k, dt, nt_g, YtY)) != CLEARN_OK)
       goto cleanup;
-    train_metrics(m, tr, YtY, wide_ok(dt), nt_e, rb1, rb2, &loss, &sse);
-    loss /= (double)tr->nnz;
+    train_terms(m, sh, YtY, wide_ok(dt), nt_e, lu, li);
+    if (sh->has_valid) valid_terms(m, sh, p->cold_start, nt_e, lv);
+    rc = ex_gather(ex, lu, 2 * sizeof(double), sh->user_off, CLEARN_OK);
+    if (rc == CLEARN_OK)
+      rc = ex_gather(ex, li, sizeof(double), sh->item_off, CLEARN_OK);
+    if (rc == CLEARN_OK && sh->has_valid)
+      rc = ex_gather(ex, lv, 2 * sizeof(double), sh->va_off, CLEARN_OK);
+    if (rc != CLEARN_OK) goto cleanup;
+    for (r = 0; r < sh->n_users; r++) {
+      loss += lu[2 * r];
+      sse += lu[2 * r + 1];
+    }
+    for (r = 0; r < sh->n_items; r++) loss += li[r];
+    loss /= (double)sh->nnz;
     h = m->history + it * HIST_COLS;
     h[0] = loss;
-    h[1] = sqrt(sse / (double)tr->nnz);
-    h[2] =
-        va ? valid_rmse(m, va, umap, imap, p->cold_start, nt_e, rb1, rb2) : NAN;
+    h[1] = sqrt(sse / (double)sh->nnz);
+    h[2] = NAN;
+    if (sh->has_valid) {
+      double vse = 0, used = 0;
+      int any_nan = 0;
+      for (r = 0; r < nv; r++) {
+        vse += lv[2 * r];
+        used += lv[2 * r + 1];
+        any_nan |= isnan(lv[2 * r]);
+      }
+      if (!any_nan && used > 0) h[2] = sqrt(vse / used);
+    }
     h[3] = omp_get_wtime() - t0;
+    h[4] = ex_seconds(ex) - c0;
     m->n_iter = it + 1;
     if (!isfinite(loss)) {
       rc = clearn__err(CLEARN_ENUMERIC,
@@ -1689,10 +1810,16 @@ static int als_fit(const void *params, const clearn_ratings *tr,
       stop = 1;
     }
     prev_loss = loss;
+    if (ckpt && ckpt->every > 0 && (it + 1) % ckpt->every == 0) {
+      rc = ex_agree(ex, ckpt->write(ckpt->ctx, m, it + 1));
+      if (rc != CLEARN_OK) goto cleanup;
+    }
     if (progress && progress->fn &&
         progress->fn(progress->user_data, (int)(it + 1), hist_names, h,
                      HIST_COLS) != 0)
       stop = 1;
+    /* Everyone stops if anyone's callback asked to. */
+    if (ex) stop = ex->any(ex->ctx, stop);
   }
   if (p->tol > 0 && !converged && !stop)
     rc = clearn__err(CLEARN_ENOTCONVERGED,
@@ -1705,10 +1832,11 @@ static int als_fit(const void *params, const clearn_ratings *tr,
 cleanup:
   if (blas_prev >= 0) clearn__blas_serial_end(blas_prev);
   free(YtY);
-  free(rb1);
-  free(rb2);
-  free(umap);
-  free(imap);
+  free(lu);
+  free(li);
+  free(lv);
+  free(rs);
+  free(cnt);
   if (rc != CLEARN_OK && rc != CLEARN_ENOTCONVERGED) {
     als_model_free(m);
     m = NULL;
@@ -2118,7 +2246,7 @@ static int als_get_attr(const void *model, const char *name,
  *   user_bias, item_bias float64 1 x U, 1 x I (only with biases),
  *   seen_ptr int64 1 x (U+1), seen_items int32 1 x nnz: each user's
  *     training items as rows of item_ids (for recommend's exclusion),
- *   history float64 n_iter x 4,
+ *   history float64 n_iter x 5 (4 in files before 0.2: no comm_seconds),
  *   attributes: rank, dtype ("float32"|"float64"), biases, implicit,
  *     weighted_reg, nonnegative, reg, alpha, global_mean, n_iter. */
 static int als_save(const void *model, hid_t g) {
@@ -2284,7 +2412,12 @@ static int als_load(hid_t g, void **out) {
     rc = clearn__h5_read(g, "seen_items", CLEARN_INT32, 1, -1, &si);
   if (rc == CLEARN_OK)
     rc =
-        clearn__h5_read(g, "history", CLEARN_FLOAT64, n_iter, HIST_COLS, &hist);
+        clearn__h5_read(g, "history", CLEARN_FLOAT64, n_iter, -1, &hist);
+  if (rc == CLEARN_OK && hist->cols != HIST_COLS && hist->cols != HIST_COLS_V1)
+    rc = clearn__err(CLEARN_EFORMAT,
+                     "dataset 'history' has %lld columns, expected %d (or %d "
+                     "in older files)",
+                     (long long)hist->cols, HIST_COLS, HIST_COLS_V1);
   if (rc == CLEARN_OK) rc = all_finite(U, "user_factors");
   if (rc == CLEARN_OK) rc = all_finite(V, "item_factors");
   if (rc == CLEARN_OK && biased) rc = all_finite(ub, "user_bias");
@@ -2355,9 +2488,12 @@ static int als_load(hid_t g, void **out) {
     rc = clearn__err(CLEARN_ENOMEM, "als: load: out of memory");
     goto cleanup;
   }
-  if (n_iter > 0)
-    memcpy(m->history, hist->data,
-           (size_t)(n_iter * HIST_COLS) * sizeof(double));
+  for (j = 0; j < n_iter; j++) {
+    const double *hr = (const double *)hist->data + j * hist->cols;
+    memcpy(m->history + j * HIST_COLS, hr,
+           (size_t)hist->cols * sizeof(double));
+    if (hist->cols < HIST_COLS) m->history[j * HIST_COLS + 4] = 0.0;
+  }
   sort_rows(m->user_sorted, tmp, nu, m->user_ids);
   for (j = 1; j < nu; j++)
     if (m->user_ids[m->user_sorted[j]] == m->user_ids[m->user_sorted[j - 1]]) {

@@ -92,6 +92,7 @@ void clearn_estimator_free(clearn_estimator *est) {
     for (i = 0; i < est->type->n_params; i++) free(est->range_text[i]);
     free(est->range_text);
   }
+  free(est->ckpt_path);
   free(est->params);
   free(est);
 }

@@ -249,11 +249,77 @@ typedef struct clearn__progress {
   void *user_data;
 } clearn__progress;
 
+/* ---- recommender fits over shards of the ratings --------------------------
+ * A recommender fit sees its training data as a shard: the global shape and
+ * id maps, which every participant holds whole, and the rows this
+ * participant updates.  Users and items are cut into contiguous blocks of
+ * rows; participant p owns user rows [user_off[p], user_off[p+1]) and item
+ * rows [item_off[p], item_off[p+1]), with their ratings in two local CSRs
+ * whose column indices are GLOBAL rows of the other side, ascending within
+ * a row (the order of the serial by-user / by-item CSRs).  A serial fit is
+ * the shard with one participant owning everything (recommender.c builds
+ * it from a clearn_ratings without copying the CSRs); mpi/mpi_rec.c builds
+ * the shards of a distributed fit.  Validation ratings are cut into
+ * contiguous blocks of validation users in ascending id order. */
+typedef struct clearn__rshard {
+  int64_t n_users, n_items, nnz; /* global */
+  const int64_t *user_ids;       /* n_users, ascending */
+  const int64_t *item_ids;       /* n_items, ascending */
+  int rank, size;
+  const int64_t *user_off, *item_off; /* size + 1 rows */
+  const int64_t *nnz_off;             /* size + 1: by-user ratings */
+  const int64_t *u_ptr;               /* owned users + 1, u_ptr[0] = 0 */
+  const int32_t *u_idx;               /* global item rows */
+  const float *u_val;
+  const int64_t *i_ptr; /* owned items + 1, i_ptr[0] = 0 */
+  const int32_t *i_idx; /* global user rows */
+  const float *i_val;
+  /* validation: has_valid = 0 means none (every participant alike) */
+  int has_valid;
+  const int64_t *va_off;  /* size + 1 validation users */
+  const int64_t *va_ptr;  /* local validation users + 1, va_ptr[0] = 0 */
+  const int64_t *va_urow; /* per local validation user: training row or -1 */
+  const int64_t *va_irow; /* per rating: training item row or -1, ascending
+                             item id within a user */
+  const float *va_val;
+} clearn__rshard;
+
+/* How the participants of a sharded fit talk; NULL means serial. */
+typedef struct clearn__exchange {
+  /* Collective: agree on status first (as clearn__reducer.sum: an error
+   * anywhere is returned everywhere with the failing participant's
+   * message, buf untouched); then every participant's block of elements
+   * [off[p], off[p+1]) of buf (elem bytes each) is copied into the buf of
+   * every other participant. */
+  int (*gather)(void *ctx, void *buf, size_t elem, const int64_t *off,
+                int local_rc);
+  /* Collective status agreement alone. */
+  int (*agree)(void *ctx, int local_rc);
+  /* Collective: 1 on every participant if flag is non-zero on any. */
+  int (*any)(void *ctx, int flag);
+  /* Seconds spent in the calls above so far. */
+  double (*seconds)(void *ctx);
+  void *ctx;
+} clearn__exchange;
+
+/* Checkpoints: called after iteration n_iter (every participant, same
+ * model) when n_iter is a multiple of every; returns a status that the fit
+ * then agrees on. */
+typedef struct clearn__checkpoint {
+  int (*write)(void *ctx, const void *model, int64_t n_iter);
+  void *ctx;
+  int64_t every;
+} clearn__checkpoint;
+
 /* Slots of a recommender kind (NULL table for other kinds).  Ids are
  * original ids throughout. */
 typedef struct clearn__recommender_ops {
-  int (*fit)(const void *params, const clearn_ratings *train,
-             const clearn_ratings *valid, const clearn__progress *progress,
+  /* Fit on a shard.  resume (may be NULL): a model of this kind to
+   * continue from (checked against the shard's ids and data); ckpt may be
+   * NULL.  On success every participant holds the same model. */
+  int (*fit)(const void *params, const clearn__rshard *train,
+             const clearn__exchange *ex, const clearn__progress *progress,
+             const void *resume, const clearn__checkpoint *ckpt,
              void **model);
   int (*predict_pairs)(const void *params, const void *model,
                        const int64_t *users, const int64_t *items, int64_t n,
@@ -309,8 +375,21 @@ struct clearn_estimator {
   void *model;  /* NULL until fitted */
   char **range_text; /* per parameter, built at create */
   clearn__progress progress;
+  char *ckpt_path; /* NULL: no checkpoints */
+  int64_t ckpt_every;
   char errmsg[512];
 };
+
+/* recommender.c: the checkpoint writer (saves est's kind and parameters
+ * with a model in progress to path atomically; only participants with
+ * write_here set write) and the serial shard of a ratings object. */
+typedef struct clearn__ckpt_file {
+  const struct clearn_estimator *est;
+  const char *path;
+  int write_here;
+} clearn__ckpt_file;
+CLEARN__SHARED int clearn__ckpt_write(void *ctx, const void *model,
+                                      int64_t n_iter);
 
 /* Record the thread's current message on the handle and return code. */
 CLEARN__SHARED int clearn__est_fail(const clearn_estimator *est, int code);

@@ -47,13 +47,112 @@ int clearn_estimator_set_progress(clearn_estimator *est,
   return CLEARN_OK;
 }
 
-int clearn_estimator_fit_ratings(clearn_estimator *est,
-                                 const clearn_ratings *train,
-                                 const clearn_ratings *validation) {
+int clearn_estimator_set_checkpoint(clearn_estimator *est, const char *path,
+                                    int64_t every) {
+  const clearn__recommender_ops *ops;
+  char *copy = NULL;
+  int rc = rec_ops(est, &ops, "set_checkpoint");
+  if (rc != CLEARN_OK) return rc;
+  if (path != NULL && every < 1)
+    return clearn__est_fail(
+        est, clearn__err(CLEARN_EINVAL,
+                         "%s: set_checkpoint: every = %lld must be >= 1",
+                         est->type->name, (long long)every));
+  if (path != NULL) {
+    copy = clearn__malloc(strlen(path) + 1, 1);
+    if (copy == NULL)
+      return clearn__est_fail(
+          est, clearn__err(CLEARN_ENOMEM, "set_checkpoint: out of memory"));
+    memcpy(copy, path, strlen(path) + 1);
+  }
+  free(est->ckpt_path);
+  est->ckpt_path = copy;
+  est->ckpt_every = copy ? every : 0;
+  return CLEARN_OK;
+}
+
+int clearn__ckpt_write(void *ctx, const void *model, int64_t n_iter) {
+  const clearn__ckpt_file *cf = ctx;
+  clearn_estimator view;
+  int rc;
+  (void)n_iter;
+  if (!cf->write_here) return CLEARN_OK;
+  /* The handle's kind and parameters with the model in progress. */
+  memcpy(&view, cf->est, sizeof view);
+  view.model = (void *)model;
+  rc = clearn_estimator_save(&view, cf->path);
+  if (rc != CLEARN_OK)
+    rc = clearn__err_prefix(rc, "checkpoint after iteration %lld",
+                            (long long)n_iter);
+  return rc;
+}
+
+/* The one-participant shard of train and validation: views of the CSRs,
+ * plus validation rows mapped to the training rows (-1: unseen). */
+typedef struct {
+  clearn__rshard sh;
+  int64_t user_off[2], item_off[2], nnz_off[2], va_off[2];
+  int64_t *va_urow, *va_irow;
+} serial_shard;
+
+static int shard_serial(const clearn_ratings *tr, const clearn_ratings *va,
+                        serial_shard *s) {
+  int64_t u, q;
+  memset(s, 0, sizeof *s);
+  s->sh.n_users = tr->n_users;
+  s->sh.n_items = tr->n_items;
+  s->sh.nnz = tr->nnz;
+  s->sh.user_ids = tr->user_ids;
+  s->sh.item_ids = tr->item_ids;
+  s->sh.rank = 0;
+  s->sh.size = 1;
+  s->user_off[1] = tr->n_users;
+  s->item_off[1] = tr->n_items;
+  s->nnz_off[1] = tr->nnz;
+  s->sh.user_off = s->user_off;
+  s->sh.item_off = s->item_off;
+  s->sh.nnz_off = s->nnz_off;
+  s->sh.u_ptr = tr->u_ptr;
+  s->sh.u_idx = tr->u_idx;
+  s->sh.u_val = tr->u_val;
+  s->sh.i_ptr = tr->i_ptr;
+  s->sh.i_idx = tr->i_idx;
+  s->sh.i_val = tr->i_val;
+  if (va == NULL) return CLEARN_OK;
+  s->va_urow = clearn__malloc((size_t)(va->n_users + 1), sizeof(int64_t));
+  s->va_irow = clearn__malloc((size_t)(va->nnz + 1), sizeof(int64_t));
+  if (!s->va_urow || !s->va_irow) {
+    free(s->va_urow);
+    free(s->va_irow);
+    return clearn__err(CLEARN_ENOMEM, "fit_ratings: out of memory");
+  }
+  for (u = 0; u < va->n_users; u++)
+    s->va_urow[u] = clearn__id_lookup(tr->user_ids, tr->n_users,
+                                      va->user_ids[u]);
+  for (q = 0; q < va->nnz; q++)
+    s->va_irow[q] = clearn__id_lookup(tr->item_ids, tr->n_items,
+                                      va->item_ids[va->u_idx[q]]);
+  s->sh.has_valid = 1;
+  s->va_off[1] = va->n_users;
+  s->sh.va_off = s->va_off;
+  s->sh.va_ptr = va->u_ptr;
+  s->sh.va_urow = s->va_urow;
+  s->sh.va_irow = s->va_irow;
+  s->sh.va_val = va->u_val;
+  return CLEARN_OK;
+}
+
+static int fit_or_resume(clearn_estimator *est, const clearn_ratings *train,
+                         const clearn_ratings *validation, int resume,
+                         const char *call) {
   const clearn__recommender_ops *ops;
   void *model = NULL;
-  int rc = rec_ops(est, &ops, "fit_ratings");
+  serial_shard s;
+  clearn__ckpt_file cf;
+  clearn__checkpoint ck;
+  int rc = rec_ops(est, &ops, call);
   if (rc != CLEARN_OK) return rc;
+  if (resume && (rc = need_model(est)) != CLEARN_OK) return rc;
   if (train == NULL)
     return clearn__est_fail(
         est, clearn__err(CLEARN_EINVAL, "%s: training ratings are NULL",
@@ -64,9 +163,33 @@ int clearn_estimator_fit_ratings(clearn_estimator *est,
                          est->type->name));
   if (est->type->check && (rc = est->type->check(est->params)) != CLEARN_OK)
     return clearn__est_fail(est, rc);
-  rc = ops->fit(est->params, train, validation, &est->progress, &model);
+  if ((rc = shard_serial(train, validation, &s)) != CLEARN_OK)
+    return clearn__est_fail(est, rc);
+  cf.est = est;
+  cf.path = est->ckpt_path;
+  cf.write_here = 1;
+  ck.write = clearn__ckpt_write;
+  ck.ctx = &cf;
+  ck.every = est->ckpt_every;
+  rc = ops->fit(est->params, &s.sh, NULL, &est->progress,
+                resume ? est->model : NULL, est->ckpt_path ? &ck : NULL,
+                &model);
+  free(s.va_urow);
+  free(s.va_irow);
   if (model != NULL) clearn__est_set_model(est, model);
   return clearn__est_fail(est, rc);
+}
+
+int clearn_estimator_fit_ratings(clearn_estimator *est,
+                                 const clearn_ratings *train,
+                                 const clearn_ratings *validation) {
+  return fit_or_resume(est, train, validation, 0, "fit_ratings");
+}
+
+int clearn_estimator_resume_ratings(clearn_estimator *est,
+                                    const clearn_ratings *train,
+                                    const clearn_ratings *validation) {
+  return fit_or_resume(est, train, validation, 1, "resume_ratings");
 }
 
 int clearn_estimator_predict_pairs(const clearn_estimator *est,

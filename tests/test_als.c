@@ -252,7 +252,7 @@ static void test_recovery(void) {
   CHECK(rm_te < 0.115, "test RMSE %g, noise 0.1", rm_te);
   /* History: monotone loss, valid_rmse equals score_ratings at the end. */
   h = attr(est, "history");
-  CHECK(clearn_matrix_rows(h) == 25 && clearn_matrix_cols(h) == 4,
+  CHECK(clearn_matrix_rows(h) == 25 && clearn_matrix_cols(h) == 5,
         "history %lld x %lld", (long long)clearn_matrix_rows(h),
         (long long)clearn_matrix_cols(h));
   for (it = 1; it < clearn_matrix_rows(h); it++)
@@ -1062,11 +1062,13 @@ static int stop_after_2(void *ud, int iteration, const char *const *names,
                         const double *values, int n) {
   (void)ud;
   calls++;
-  CHECK(n == 4 && iteration == calls, "iteration %d, n %d", iteration, n);
+  CHECK(n == 5 && iteration == calls, "iteration %d, n %d", iteration, n);
   CHECK_STR(names[0], "train_loss");
   CHECK_STR(names[1], "train_rmse");
   CHECK_STR(names[2], "valid_rmse");
   CHECK_STR(names[3], "seconds");
+  CHECK_STR(names[4], "comm_seconds");
+  CHECK(values[4] == 0.0, "comm_seconds %g in a serial fit", values[4]);
   CHECK(isfinite(values[0]) && isfinite(values[1]) && isfinite(values[2]),
         "values %g %g %g", values[0], values[1], values[2]);
   return iteration >= 2;
@@ -1206,6 +1208,113 @@ static void test_errors(void) {
   clearn_estimator_free(est);
 }
 
+/* Checkpoints are complete models; resuming from one ends bitwise where
+ * the uninterrupted fit ends (CG warm-starts from the saved rows, implicit
+ * fits recompute Y^T Y, biases come back too). */
+static void test_checkpoint_resume(void) {
+  triples t, c;
+  clearn_ratings *r, *rc;
+  const char *cfgs[] = {
+      "rank=6 max_iter=7 biases=true",
+      "rank=6 max_iter=7 solver=cg cg_steps=2",
+      "rank=6 max_iter=7 implicit=true alpha=2",
+      "rank=6 max_iter=7 dtype=float64 nonnegative=true",
+  };
+  char dir[] = "/tmp/clearn_ckpt_XXXXXX", path[600], cmd[700];
+  int q;
+  if (mkdtemp(dir) == NULL) {
+    CHECK(0, "mkdtemp: %s", strerror(errno));
+    return;
+  }
+  snprintf(path, sizeof path, "%s/ckpt.h5", dir);
+  gen_lowrank(200, 120, 4, 0.15, 0.2, 3.0, 0.3, 0, 41, &t, NULL);
+  gen_counts(200, 120, 0.1, 42, &c);
+  r = make_ratings(&t);
+  rc = make_ratings(&c);
+  for (q = 0; q < (int)(sizeof cfgs / sizeof cfgs[0]); q++) {
+    const clearn_ratings *data = strstr(cfgs[q], "implicit") ? rc : r;
+    clearn_estimator *full = fit_als(cfgs[q], data, NULL), *part, *back = NULL;
+    clearn_matrix *a, *b, *ha, *hb;
+    part = make_als(cfgs[q]);
+    CHECK_OK(clearn_estimator_set_checkpoint(part, path, 3));
+    CHECK_OK(clearn_estimator_set_param_int(part, "max_iter", 5));
+    CHECK_OK(clearn_estimator_fit_ratings(part, data, NULL));
+    /* the checkpoint holds iteration 3, not the final 5 */
+    CHECK_OK(clearn_estimator_load(path, "als", &back));
+    if (back == NULL) continue;
+    ha = attr(back, "history");
+    CHECK(clearn_matrix_rows(ha) == 3, "'%s': checkpoint has %lld iterations",
+          cfgs[q], (long long)clearn_matrix_rows(ha));
+    clearn_matrix_free(ha);
+    CHECK_OK(clearn_estimator_set_param_int(back, "max_iter", 7));
+    CHECK_OK(clearn_estimator_resume_ratings(back, data, NULL));
+    a = attr(full, "user_factors");
+    b = attr(back, "user_factors");
+    CHECK(same_bytes(a, b), "'%s': resumed user factors differ (max %g)",
+          cfgs[q], max_rel_diff(b, a));
+    clearn_matrix_free(a);
+    clearn_matrix_free(b);
+    a = attr(full, "item_factors");
+    b = attr(back, "item_factors");
+    CHECK(same_bytes(a, b), "'%s': resumed item factors differ (max %g)",
+          cfgs[q], max_rel_diff(b, a));
+    clearn_matrix_free(a);
+    clearn_matrix_free(b);
+    ha = attr(full, "history");
+    hb = attr(back, "history");
+    CHECK(clearn_matrix_rows(hb) == 7 && mget(ha, 6, 0) == mget(hb, 6, 0) &&
+              mget(ha, 2, 1) == mget(hb, 2, 1),
+          "'%s': resumed history %lld rows, last loss %.17g vs %.17g",
+          cfgs[q], (long long)clearn_matrix_rows(hb), mget(hb, 6, 0),
+          mget(ha, 6, 0));
+    clearn_matrix_free(ha);
+    clearn_matrix_free(hb);
+    /* Already complete: resuming again changes nothing. */
+    CHECK_OK(clearn_estimator_resume_ratings(back, data, NULL));
+    hb = attr(back, "history");
+    CHECK(clearn_matrix_rows(hb) == 7, "resume of a complete model ran %lld",
+          (long long)clearn_matrix_rows(hb));
+    clearn_matrix_free(hb);
+    clearn_estimator_free(full);
+    clearn_estimator_free(part);
+    clearn_estimator_free(back);
+  }
+  /* Wrong data, wrong parameters, not fitted, bad settings. */
+  {
+    clearn_estimator *e = fit_als("rank=6 max_iter=2", r, NULL), *f;
+    CHECK_OK(clearn_estimator_set_param_int(e, "max_iter", 3));
+    CHECK_RC(clearn_estimator_resume_ratings(e, rc, NULL), CLEARN_EINVAL);
+    CHECK(strstr(clearn_last_error(), "not the same ids") ||
+              strstr(clearn_last_error(), "ratings differ"),
+          "message: %s", clearn_last_error());
+    CHECK_OK(clearn_estimator_set_param_double(e, "reg", 0.5));
+    CHECK_RC(clearn_estimator_resume_ratings(e, r, NULL), CLEARN_EINVAL);
+    CHECK_STR(clearn_last_error(),
+              "als: resume: parameter 'reg' differs from the one the model "
+              "was fitted with; resuming needs the same parameters (only "
+              "max_iter, tol, num_threads and cold_start may change)");
+    f = make_als("rank=6");
+    CHECK_RC(clearn_estimator_resume_ratings(f, r, NULL), CLEARN_ENOTFITTED);
+    CHECK_RC(clearn_estimator_set_checkpoint(f, path, 0), CLEARN_EINVAL);
+    CHECK_STR(clearn_last_error(),
+              "als: set_checkpoint: every = 0 must be >= 1");
+    /* A checkpoint that cannot be written fails the fit, keeps no model. */
+    CHECK_OK(clearn_estimator_set_checkpoint(f, "/nonexistent-dir/c.h5", 1));
+    CHECK_RC(clearn_estimator_fit_ratings(f, r, NULL), CLEARN_EIO);
+    CHECK(strstr(clearn_last_error(), "checkpoint after iteration 1") != NULL,
+          "message: %s", clearn_last_error());
+    CHECK_RC(clearn_estimator_resume_ratings(f, r, NULL), CLEARN_ENOTFITTED);
+    clearn_estimator_free(e);
+    clearn_estimator_free(f);
+  }
+  clearn_ratings_free(r);
+  clearn_ratings_free(rc);
+  triples_free(&t);
+  triples_free(&c);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", dir);
+}
+
 int main(int argc, char **argv) {
   const char *script = argc > 1 ? argv[1] : "";
   const char *python = argc > 2 ? argv[2] : "";
@@ -1219,6 +1328,7 @@ int main(int argc, char **argv) {
   test_cold_start();
   test_fold_in();
   test_progress_tol();
+  test_checkpoint_resume();
   test_numpy(script, python, &skipped);
   if (skipped && tu_failures == 0) {
     printf("%s: %d checks, 0 failures (NumPy comparison skipped)\n", __FILE__,

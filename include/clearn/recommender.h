@@ -29,9 +29,12 @@ CLEARN_API int clearn_estimator_is_recommender(const clearn_estimator *est);
 /* Progress callback, called by iterative fits after every iteration with
  * the 1-based iteration number and the record of that iteration: names[i]
  * and values[i] for i < n (for ALS: "train_loss", "train_rmse",
- * "valid_rmse" (NaN without validation data), "seconds").  Return 0 to go
- * on, non-zero to stop after this iteration (the model so far is kept).
- * Called from the thread that called fit. */
+ * "valid_rmse" (NaN without validation data), "seconds", "comm_seconds"
+ * (time spent communicating, 0 in a single-process fit)).  Return 0 to go
+ * on, non-zero to stop after this iteration (the model so far is kept; in
+ * a distributed fit every rank stops if any rank's callback asks to).
+ * Called from the thread that called fit, on every rank of a distributed
+ * fit. */
 typedef int (*clearn_progress_fn)(void *user_data, int iteration,
                                   const char *const *names,
                                   const double *values, int n);
@@ -48,6 +51,31 @@ CLEARN_API int clearn_estimator_set_progress(clearn_estimator *est,
 CLEARN_API int clearn_estimator_fit_ratings(clearn_estimator *est,
                                             const clearn_ratings *train,
                                             const clearn_ratings *validation);
+
+/* Checkpoints for the fits of est: after every `every` iterations the
+ * model so far (kind, parameters, factors, history) is saved to path
+ * atomically (written beside it, then renamed over it), so path always
+ * holds a complete model: clearn_estimator_load() reads it and
+ * clearn_estimator_resume_ratings() continues from it.  A failed write
+ * fails the fit (the previous model is kept).  path NULL turns checkpoints
+ * off; every must be >= 1 (CLEARN_EINVAL).  The setting is not saved with
+ * the model and not copied by clone.  In a distributed fit rank 0 writes. */
+CLEARN_API int clearn_estimator_set_checkpoint(clearn_estimator *est,
+                                               const char *path,
+                                               int64_t every);
+
+/* Continue the fit of est's model -- typically one loaded from a
+ * checkpoint -- on the same training ratings (and validation) until it has
+ * max_iter iterations in all (the parameter may have been raised).  The
+ * result is bitwise the model an uninterrupted fit would have given.  The
+ * model must come from the same ratings (same ids, count and mean:
+ * CLEARN_EINVAL otherwise) and parameters (rank, dtype, biases, implicit,
+ * weighted_reg, nonnegative, reg, alpha; the others may change).  A model
+ * that has max_iter iterations already, or that met tol, is left as it
+ * is.  A failed resume keeps the model. */
+CLEARN_API int clearn_estimator_resume_ratings(clearn_estimator *est,
+                                               const clearn_ratings *train,
+                                               const clearn_ratings *validation);
 
 /* Predicted ratings for n (user, item) pairs into out[n].  Pairs with an
  * unseen user or item follow the estimator's cold_start parameter: "nan"
