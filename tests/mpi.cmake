@@ -30,3 +30,21 @@ if(TARGET clearn_mpi)
       ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OPENBLAS_NUM_THREADS=1")
   endforeach()
 endif()
+
+# Distributed ALS: bitwise equality with the serial fit for 1 to 4 ranks
+# (3 gives uneven blocks and an empty share), resume, loads, errors.
+if(TARGET clearn_mpi)
+  add_executable(test_mpi_als test_mpi_als.c)
+  target_include_directories(test_mpi_als PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+  target_link_libraries(test_mpi_als PRIVATE clearn_mpi MPI::MPI_C m)
+  foreach(np 1 2 3 4)
+    add_test(NAME mpi_als_np${np}
+             COMMAND ${MPIEXEC_EXECUTABLE} ${MPIEXEC_NUMPROC_FLAG} ${np}
+                     ${clearn_mpi_oversubscribe} ${MPIEXEC_PREFLAGS}
+                     $<TARGET_FILE:test_mpi_als> ${MPIEXEC_POSTFLAGS})
+    set_tests_properties(mpi_als_np${np} PROPERTIES
+      TIMEOUT 180
+      PROCESSORS ${np}
+      ENVIRONMENT "OMPI_ALLOW_RUN_AS_ROOT=1;OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1;OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
+  endforeach()
+endif()

@@ -74,6 +74,59 @@ CLEARN_API int clearn_mpi_estimator_score(const clearn_estimator *est,
                                           const clearn_matrix *sample_weight,
                                           double *out);
 
+/* ---- recommenders (ALS) ----------------------------------------------------
+ * Each rank passes its own share of the ratings: any subset, the shares
+ * disjoint, their union the data set (a rank may pass NULL: no ratings).
+ * The ranks exchange the ratings so that each updates a contiguous block
+ * of users and of items balanced by rating count, and after every
+ * half-iteration the updated blocks are gathered on every rank
+ * (MPI_Allgatherv), so each rank ends with the whole model: predict,
+ * recommend and save work on any rank.  Validation ratings (valid_local,
+ * NULL on every rank for none) are scored every iteration as in the serial
+ * fit.
+ *
+ * The factors are bitwise those of clearn_estimator_fit_ratings() on the
+ * union of the shares, for any number of ranks and threads, as long as the
+ * repeated (user, item) pairs of the data, if any, sit on one rank (the
+ * shares made by clearn_mpi_ratings_load and _scatter guarantee it): every
+ * row is solved from the same ratings in the same order, and every loss is
+ * summed over rows in row order.  The history's comm_seconds column holds
+ * the seconds each iteration spent in MPI calls (including waiting for the
+ * slowest rank).  Checkpoints (clearn_estimator_set_checkpoint, set alike
+ * on every rank) are written by rank 0.  The estimator's kind and
+ * parameters must agree on all ranks (CLEARN_EINVAL naming the parameter);
+ * the progress callback runs on every rank after every iteration, and if
+ * any rank's callback asks to stop, all stop.  A failure on any rank is
+ * returned on every rank and keeps the previous model everywhere. */
+CLEARN_API int clearn_mpi_fit_ratings(clearn_estimator *est, MPI_Comm comm,
+                                      const clearn_ratings *train_local,
+                                      const clearn_ratings *valid_local);
+
+/* clearn_estimator_resume_ratings() over comm: every rank holds the same
+ * model (e.g. each loaded the same checkpoint file) and passes its share
+ * of the same ratings it was fitted on. */
+CLEARN_API int clearn_mpi_resume_ratings(clearn_estimator *est,
+                                         MPI_Comm comm,
+                                         const clearn_ratings *train_local,
+                                         const clearn_ratings *valid_local);
+
+/* This rank's share of a ratings file.  An HDF5 ratings file
+ * (clearn_ratings_save, `clearn convert`) is read by every rank for its
+ * own block of users; a text file (format as clearn_ratings_load_text, or
+ * "hdf5" to insist on HDF5) is parsed by rank 0 and scattered as
+ * clearn_mpi_ratings_scatter does.  Errors (a missing file, a malformed
+ * line) are returned on every rank with rank 0's message. */
+CLEARN_API int clearn_mpi_ratings_load(const char *path, const char *format,
+                                       MPI_Comm comm, clearn_ratings **local);
+
+/* Scatter `all` (significant on root only) in contiguous blocks of users
+ * balanced by rating count: block p starts at the first user (in id order)
+ * whose preceding users hold at least p * nnz / size ratings.  Every rank
+ * receives its block as a new ratings object (possibly empty). */
+CLEARN_API int clearn_mpi_ratings_scatter(const clearn_ratings *all, int root,
+                                          MPI_Comm comm,
+                                          clearn_ratings **local);
+
 #ifdef __cplusplus
 }
 #endif

@@ -138,6 +138,22 @@ CLEARN_API int clearn_ratings_split_random(const clearn_ratings *r,
                                            clearn_ratings **train,
                                            clearn_ratings **test);
 
+/* Hash holdout: each rating goes to test when a hash of (seed, user id,
+ * item id, and for a repeated pair its occurrence number) falls below
+ * test_fraction -- a Bernoulli draw per rating, so the test share is close
+ * to test_fraction but not exact.  The choice for a rating depends on
+ * nothing else: not on the order of the data, the rest of the file, or how
+ * it is shared out over MPI ranks, so ranks that split their own shares
+ * together split the whole set exactly as one process would (as long as
+ * repeated pairs sit on one rank, as clearn_mpi_ratings_load arranges).
+ * The command line's --test-fraction uses this split.  Hash:
+ *   key = mix(mix(seed) ^ user); h = mix(mix(key ^ item) + occurrence);
+ *   test iff (h >> 11) 2^-53 < test_fraction, mix = splitmix64's finalizer. */
+CLEARN_API int clearn_ratings_split_hash(const clearn_ratings *r,
+                                         double test_fraction, uint64_t seed,
+                                         clearn_ratings **train,
+                                         clearn_ratings **test);
+
 /* Per-user leave-k-out: for every user with more than k ratings, k of them
  * (chosen at random with the seed) go to test; users with k or fewer keep
  * all their ratings in train. */
