@@ -864,10 +864,18 @@ int clearn_mpi_ratings_load(const char *path, const char *format,
     rc = clearn__err(CLEARN_EMPI, "MPI_Bcast failed");
     goto done;
   }
+  if (h5) {
+    /* every rank reads its own block of users */
+    rc = clearn_ratings_load_part(path, c.rank, c.size, local);
+    rc = clearn__mpi_agree(&c, rc);
+    if (rc != CLEARN_OK && *local) {
+      clearn_ratings_free(*local);
+      *local = NULL;
+    }
+    goto done;
+  }
   if (c.rank == 0) {
-    if (h5)
-      rc = clearn_ratings_load(path, &all);
-    else if (format != NULL && strcmp(format, "hdf5") == 0)
+    if (format != NULL && strcmp(format, "hdf5") == 0)
       rc = clearn__err(CLEARN_EFORMAT, "%s: not an HDF5 ratings file", path);
     else
       rc = clearn_ratings_load_text(path, format, 0, NULL, &all);
