@@ -168,14 +168,10 @@ int clearn_estimator_fit(clearn_estimator *est, const clearn_matrix *X,
   return clearn__est_fail(est, rc);
 }
 
-int clearn__check_predict(const clearn_estimator *est, const clearn_matrix *X) {
+/* Fitted?  Right feature count?  Finite?  (Without the predict check.) */
+static int check_x(const clearn_estimator *est, const clearn_matrix *X) {
   int64_t p;
   int rc;
-  if (est->type->predict == NULL)
-    return clearn__err(CLEARN_EUNSUPPORTED,
-                       "%s: predict(X) and score(X, y) are not offered by "
-                       "this estimator; see clearn/recommender.h",
-                       est->type->name);
   if (est->model == NULL)
     return clearn__err(CLEARN_ENOTFITTED,
                        "%s: this estimator is not fitted yet; call fit "
@@ -190,6 +186,16 @@ int clearn__check_predict(const clearn_estimator *est, const clearn_matrix *X) {
                        "fitted with %lld features",
                        est->type->name, (long long)X->cols, (long long)p);
   return clearn__check_finite(X, est->type->name, "X");
+}
+
+int clearn__check_predict(const clearn_estimator *est, const clearn_matrix *X) {
+  if (est->type->predict == NULL)
+    return clearn__err(CLEARN_EUNSUPPORTED,
+                       "%s: predict(X) and score(X, y) are not offered by "
+                       "this estimator%s",
+                       est->type->name,
+                       est->type->rec ? "; see clearn/recommender.h" : "");
+  return check_x(est, X);
 }
 
 int clearn_estimator_predict(const clearn_estimator *est,
@@ -209,9 +215,68 @@ int clearn_estimator_predict(const clearn_estimator *est,
                                                   out));
 }
 
+/* One of the optional predict-like slots of the kind's ext table. */
+enum { SLOT_PROBA, SLOT_DECISION, SLOT_TRANSFORM, SLOT_INVERSE };
+
+static int call_slot(const clearn_estimator *est, const clearn_matrix *X,
+                     clearn_matrix **out, int slot) {
+  static const char *const what[] = {"predict_proba", "decision_function",
+                                     "transform", "inverse_transform"};
+  const clearn__estimator_ext *ext;
+  int (*fn)(const void *, const void *, const clearn_matrix *,
+            clearn_matrix **) = NULL;
+  int rc;
+  if (est == NULL) return clearn__err(CLEARN_EINVAL, "estimator is NULL");
+  if (out == NULL)
+    return clearn__est_fail(est, clearn__err(CLEARN_EINVAL, "out is NULL"));
+  *out = NULL;
+  if ((ext = clearn__find_ext(est->type)) != NULL)
+    fn = slot == SLOT_PROBA      ? ext->predict_proba
+         : slot == SLOT_DECISION ? ext->decision_function
+         : slot == SLOT_TRANSFORM ? ext->transform
+                                  : ext->inverse_transform;
+  if (fn == NULL)
+    return clearn__est_fail(
+        est, clearn__err(CLEARN_EUNSUPPORTED,
+                         "%s: %s(X) is not offered by this estimator",
+                         est->type->name, what[slot]));
+  if ((rc = check_x(est, X)) != CLEARN_OK) return clearn__est_fail(est, rc);
+  return clearn__est_fail(est, fn(est->params, est->model, X, out));
+}
+
+int clearn_estimator_predict_proba(const clearn_estimator *est,
+                                   const clearn_matrix *X,
+                                   clearn_matrix **out) {
+  return call_slot(est, X, out, SLOT_PROBA);
+}
+
+int clearn_estimator_decision_function(const clearn_estimator *est,
+                                       const clearn_matrix *X,
+                                       clearn_matrix **out) {
+  return call_slot(est, X, out, SLOT_DECISION);
+}
+
+int clearn_estimator_transform(const clearn_estimator *est,
+                               const clearn_matrix *X, clearn_matrix **out) {
+  return call_slot(est, X, out, SLOT_TRANSFORM);
+}
+
+int clearn_estimator_inverse_transform(const clearn_estimator *est,
+                                       const clearn_matrix *X,
+                                       clearn_matrix **out) {
+  return call_slot(est, X, out, SLOT_INVERSE);
+}
+
+int clearn_estimator_is_classifier(const clearn_estimator *est) {
+  const clearn__estimator_ext *ext = est ? clearn__find_ext(est->type) : NULL;
+  return ext != NULL && ext->is_classifier;
+}
+
 int clearn__score_with(const clearn_estimator *est, const clearn_matrix *X,
                        const clearn_matrix *y, const clearn_matrix *w,
                        const clearn__reducer *red, double *out) {
+  const clearn__estimator_ext *ext = clearn__find_ext(est->type);
+  int classifier = ext != NULL && ext->is_classifier;
   clearn_matrix *yhat = NULL;
   int rc = clearn__check_predict(est, X);
   if (rc == CLEARN_OK)
@@ -220,12 +285,15 @@ int clearn__score_with(const clearn_estimator *est, const clearn_matrix *X,
     rc = est->type->predict(est->params, est->model, X, &yhat);
   if (rc == CLEARN_OK && yhat->cols != y->cols)
     rc = clearn__err(CLEARN_ESHAPE,
-                     "%s: y has %lld targets, the model predicts %lld",
+                     "%s: y has %lld %s, the model predicts %lld",
                      est->type->name, (long long)y->cols,
+                     classifier ? "columns" : "targets",
                      (long long)yhat->cols);
   /* Distributed: agree on the local checks before the first sum. */
   rc = clearn__reduce_sum(red, NULL, 0, rc);
-  if (rc == CLEARN_OK) rc = clearn__r2(y, yhat, w, red, out);
+  if (rc == CLEARN_OK)
+    rc = classifier ? clearn__accuracy(y, yhat, w, red, out)
+                    : clearn__r2(y, yhat, w, red, out);
   clearn_matrix_free(yhat);
   return rc;
 }

@@ -188,6 +188,9 @@ typedef struct clearn__reducer {
    * result on every participant. */
   int (*sum)(void *ctx, double *buf, size_t n, int local_rc);
   void *ctx;
+  /* Same contract as sum, element-wise maximum instead of the sum (class
+   * labels are gathered with it).  NULL if the layer offers none. */
+  int (*max)(void *ctx, double *buf, size_t n, int local_rc);
 } clearn__reducer;
 
 /* Rule for algorithms: every participant makes the same sequence of
@@ -195,6 +198,10 @@ typedef struct clearn__reducer {
  * the call on failure; the returned status is then the same everywhere.
  * With r == NULL (serial) it returns local_rc. */
 int clearn__reduce_sum(const clearn__reducer *r, double *buf, size_t n,
+                       int local_rc);
+/* Element-wise maximum, same rule; CLEARN_EUNSUPPORTED (on every
+ * participant) if the reducer offers no max. */
+int clearn__reduce_max(const clearn__reducer *r, double *buf, size_t n,
                        int local_rc);
 
 /* ---- ratings (ratings.c) ------------------------------------------------- */
@@ -365,8 +372,32 @@ typedef struct clearn__estimator_type {
   const clearn__recommender_ops *rec;
 } clearn__estimator_type;
 
+/* Optional slots of a kind beyond the base table, in a side table so the
+ * base tables of existing kinds (positional initializers) stay as they
+ * are.  A kind without one is a regressor (or recommender). */
+typedef struct clearn__estimator_ext {
+  const clearn__estimator_type *type;
+  /* Classifiers: y holds class labels, score is accuracy.  proba: m x K in
+   * the order of the "classes" attribute; decision: m x 1 (binary) or
+   * m x K. */
+  int is_classifier;
+  int (*predict_proba)(const void *params, const void *model,
+                       const clearn_matrix *X, clearn_matrix **out);
+  int (*decision_function)(const void *params, const void *model,
+                           const clearn_matrix *X, clearn_matrix **out);
+  /* Transformers: fit accepts y == NULL; transform / inverse_transform
+   * map m x p to m x p. */
+  int y_optional;
+  int (*transform)(const void *params, const void *model,
+                   const clearn_matrix *X, clearn_matrix **out);
+  int (*inverse_transform)(const void *params, const void *model,
+                           const clearn_matrix *X, clearn_matrix **out);
+} clearn__estimator_ext;
+
 /* registry.c */
 const clearn__estimator_type *clearn__find_type(const char *kind);
+/* The kind's optional slots, or NULL. */
+const clearn__estimator_ext *clearn__find_ext(const clearn__estimator_type *t);
 
 /* estimator.c: the handle, visible to mpi/ */
 struct clearn_estimator {
@@ -422,6 +453,11 @@ CLEARN__SHARED int clearn__score_with(const clearn_estimator *est, const clearn_
 int clearn__r2(const clearn_matrix *y, const clearn_matrix *yhat,
                const clearn_matrix *w, const clearn__reducer *red,
                double *out);
+/* Weighted fraction of rows where yhat == y (n x 1 each), summed over
+ * red: scikit-learn's accuracy_score. */
+int clearn__accuracy(const clearn_matrix *y, const clearn_matrix *yhat,
+                     const clearn_matrix *w, const clearn__reducer *red,
+                     double *out);
 
 /* ---- HDF5 helpers (h5io.c) ----------------------------------------------
  * Every call suppresses HDF5's automatic error printing. */

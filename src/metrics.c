@@ -16,6 +16,40 @@ int clearn__reduce_sum(const clearn__reducer *r, double *buf, size_t n,
   return r->sum(r->ctx, buf, n, local_rc);
 }
 
+int clearn__reduce_max(const clearn__reducer *r, double *buf, size_t n,
+                       int local_rc) {
+  if (r == NULL) return local_rc;
+  if (r->max == NULL) {
+    /* Still agree on the status through the sum. */
+    int rc = r->sum(r->ctx, NULL, 0, local_rc);
+    return rc != CLEARN_OK ? rc
+                           : clearn__err(CLEARN_EUNSUPPORTED,
+                                         "this reduction layer has no maximum");
+  }
+  return r->max(r->ctx, buf, n, local_rc);
+}
+
+int clearn__accuracy(const clearn_matrix *y, const clearn_matrix *yhat,
+                     const clearn_matrix *w, const clearn__reducer *red,
+                     double *out) {
+  int64_t n = y->rows, i;
+  const double *Y = CLEARN__F64(y), *P = CLEARN__F64(yhat);
+  const double *W = w ? CLEARN__F64(w) : NULL;
+  double acc[2] = {0, 0};
+  int rc;
+  for (i = 0; i < n; i++) {
+    double wi = W ? W[i] : 1.0;
+    acc[0] += wi;
+    if (Y[i] == P[i]) acc[1] += wi;
+  }
+  if ((rc = clearn__reduce_sum(red, acc, 2, CLEARN_OK)) != CLEARN_OK)
+    return rc;
+  if (acc[0] <= 0)
+    return clearn__err(CLEARN_EINVAL, "accuracy: total sample weight is zero");
+  *out = acc[1] / acc[0];
+  return CLEARN_OK;
+}
+
 int clearn__r2(const clearn_matrix *y, const clearn_matrix *yhat,
                const clearn_matrix *w, const clearn__reducer *red,
                double *out) {

@@ -136,7 +136,9 @@ CLEARN_API int clearn_estimator_predict(const clearn_estimator *est,
                                         clearn_matrix **out);
 
 /* Default score: R^2 for regressors (scikit-learn's r2_score, uniform
- * average over targets, optional sample weights). */
+ * average over targets, optional sample weights); accuracy for classifiers
+ * (weighted fraction of rows whose predicted label equals y, as
+ * scikit-learn's accuracy_score). */
 CLEARN_API int clearn_estimator_score(const clearn_estimator *est,
                                       const clearn_matrix *X,
                                       const clearn_matrix *y,
@@ -145,6 +147,48 @@ CLEARN_API int clearn_estimator_score(const clearn_estimator *est,
 
 /* 1 if the estimator holds a fitted model, 0 if not. */
 CLEARN_API int clearn_estimator_is_fitted(const clearn_estimator *est);
+
+/* ---- Classifiers ---------------------------------------------------------
+ *
+ * Class labels are passed as y = n x 1 float64 holding integral values
+ * (any int64 label with |label| <= 2^53 is exact in a double); a value that
+ * is not an integer is CLEARN_EINVAL naming its row.  The classes are the
+ * sorted distinct labels seen by fit, readable as the "classes" attribute
+ * (1 x K, CLEARN_INT64).  clearn_estimator_predict() returns the predicted
+ * labels as m x 1 float64, and clearn_estimator_score() the accuracy.
+ *
+ * The calls below share clearn_estimator_predict()'s contract: *out is an
+ * OWNED matrix the caller frees; CLEARN_ENOTFITTED before fit; X with
+ * another feature count: CLEARN_ESHAPE; a kind that does not offer the
+ * call: CLEARN_EUNSUPPORTED.  Safe to call concurrently on one fitted
+ * handle. */
+
+/* 1 if est is a classifier kind ("logistic_regression"), else 0. */
+CLEARN_API int clearn_estimator_is_classifier(const clearn_estimator *est);
+
+/* Class probabilities: m x K float64, column k for classes[k]; rows sum
+ * to 1. */
+CLEARN_API int clearn_estimator_predict_proba(const clearn_estimator *est,
+                                              const clearn_matrix *X,
+                                              clearn_matrix **out);
+
+/* Decision values: m x 1 for two classes (the margin of classes[1]), else
+ * m x K (one per class), as scikit-learn's decision_function. */
+CLEARN_API int clearn_estimator_decision_function(const clearn_estimator *est,
+                                                  const clearn_matrix *X,
+                                                  clearn_matrix **out);
+
+/* ---- Transformers --------------------------------------------------------
+ *
+ * Transformers ("standard_scaler") are fitted with clearn_estimator_fit()
+ * and y = NULL (a y, if given, must have X's rows and is ignored).  Same
+ * contract as clearn_estimator_predict(); *out is m x p. */
+CLEARN_API int clearn_estimator_transform(const clearn_estimator *est,
+                                          const clearn_matrix *X,
+                                          clearn_matrix **out);
+CLEARN_API int clearn_estimator_inverse_transform(const clearn_estimator *est,
+                                                  const clearn_matrix *X,
+                                                  clearn_matrix **out);
 
 /* ---- Fitted attributes ------------------------------------------------ */
 
