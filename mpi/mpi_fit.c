@@ -83,6 +83,22 @@ static int check_inputs(clearn__mpi_ctx *c, const clearn_estimator *est,
   return clearn__mpi_check_params(c, est);
 }
 
+/* clearn__reducer.max: the maximum is exact and independent of the
+ * combination order, so MPI_Allreduce gives every rank the same bits. */
+static int mpi_max(void *ctx, double *buf, size_t n, int local_rc) {
+  clearn__mpi_ctx *c = ctx;
+  int rc = clearn__mpi_agree(c, local_rc), mrc = MPI_SUCCESS;
+  size_t off;
+  if (rc != CLEARN_OK || n == 0) return rc;
+  for (off = 0; off < n && mrc == MPI_SUCCESS; off += (1u << 27)) {
+    int cnt = (int)(n - off < (1u << 27) ? n - off : (1u << 27));
+    mrc = MPI_Allreduce(MPI_IN_PLACE, buf + off, cnt, MPI_DOUBLE, MPI_MAX,
+                        c->comm);
+  }
+  if (mrc != MPI_SUCCESS) return clearn__mpi_fail(mrc, "MPI_Allreduce (max)");
+  return CLEARN_OK;
+}
+
 int clearn_mpi_estimator_fit(clearn_estimator *est, MPI_Comm comm,
                              const clearn_matrix *X_local,
                              const clearn_matrix *y_local,
@@ -96,6 +112,7 @@ int clearn_mpi_estimator_fit(clearn_estimator *est, MPI_Comm comm,
   if ((rc = clearn__mpi_open(&c, comm)) != CLEARN_OK) return clearn__est_fail(est, rc);
   red.sum = clearn__mpi_sum;
   red.ctx = &c;
+  red.max = mpi_max;
   rc = check_inputs(&c, est, X_local, y_local, sample_weight, &ones);
   if (rc != CLEARN_OK) goto cleanup;
   /* Kind and parameters agree, so these checks agree too. */
@@ -146,6 +163,7 @@ int clearn_mpi_estimator_score(const clearn_estimator *est, MPI_Comm comm,
   if ((rc = clearn__mpi_open(&c, comm)) != CLEARN_OK) return clearn__est_fail(est, rc);
   red.sum = clearn__mpi_sum;
   red.ctx = &c;
+  red.max = mpi_max;
   rc = est == NULL   ? clearn__err(CLEARN_EINVAL, "estimator is NULL")
        : out == NULL ? clearn__err(CLEARN_EINVAL, "out is NULL")
                      : clearn__check_predict(est, X_local);

@@ -346,11 +346,22 @@ int clearn__tron(const clearn__objective *obj, double *w,
     actred = f - fnew;
     snorm = sqrt(dot(n, s, s));
     if (k == 0 && snorm < delta) delta = snorm;
+    scale = fmax(fmax(fabs(f), fabs(fnew)), 1.0);
+    /* Near the optimum actred drowns in the rounding of f: then judge the
+     * step by the gradient, which still carries information, and keep the
+     * radius. */
+    flat = 0;
+    if (!(actred > eta0 * prered) && fabs(actred) <= 1e-12 * scale) {
+      if ((rc = obj->gradient(obj->ctx, wn, gn)) != CLEARN_OK) goto cleanup;
+      flat = amax(n, gn) < res->gmax;
+    }
     if (fnew - f - gs <= 0)
       alpha = sigma3;
     else
       alpha = fmax(sigma1, -0.5 * (gs / (fnew - f - gs)));
-    if (!(actred >= eta0 * prered)) /* also for fnew = nan */
+    if (flat)
+      delta = fmax(delta, snorm);
+    else if (!(actred >= eta0 * prered)) /* also for fnew = nan */
       delta = fmin(fmax(alpha, sigma1) * snorm, sigma2 * delta);
     else if (actred < eta1 * prered)
       delta = fmax(sigma1 * delta, fmin(alpha * snorm, sigma2 * delta));
@@ -358,14 +369,6 @@ int clearn__tron(const clearn__objective *obj, double *w,
       delta = fmax(sigma1 * delta, fmin(alpha * snorm, sigma3 * delta));
     else
       delta = fmax(delta, fmin(alpha * snorm, sigma3 * delta));
-    scale = fmax(fmax(fabs(f), fabs(fnew)), 1.0);
-    /* Near the optimum actred drowns in the rounding of f: then judge the
-     * step by the gradient, which still carries information. */
-    flat = 0;
-    if (!(actred > eta0 * prered) && fabs(actred) <= 1e-12 * scale) {
-      if ((rc = obj->gradient(obj->ctx, wn, gn)) != CLEARN_OK) goto cleanup;
-      flat = amax(n, gn) < 0.5 * res->gmax;
-    }
     if (actred > eta0 * prered || flat) {
       double fold = f;
       k++;
