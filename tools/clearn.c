@@ -3,7 +3,11 @@
  *
  *   clearn train <kind> [--data FILE] [--target COL] [--test-fraction F]
  *                [--seed S] [--model OUT.h5] [--<param> VALUE ...]
+ *                recommenders also: [--format F] [--checkpoint DIR
+ *                [--checkpoint-every K] [--resume]] [--quiet] [--json]
  *   clearn predict --model M.h5 --data FILE [--out FILE]
+ *   clearn recommend --model M.h5 --user ID [--user ID ...] [-n N]
+ *   clearn convert --data RATINGS.txt [--format F] --out RATINGS.h5
  *   clearn info M.h5
  *   clearn params <kind>
  *
@@ -12,8 +16,10 @@
  * estimator's own parameter listing, so every parameter is reachable and
  * validated exactly as through the C API.
  *
- * Without --data, `train` fits on an embedded default: a generated
- * regression problem (fixed seed), so the tool runs on a bare machine.
+ * Without --data, `train` fits on an embedded default: generated
+ * ml-1m-shaped ratings for recommenders, a generated regression problem
+ * otherwise (fixed seed), so the tool runs on a bare machine.  Under
+ * mpirun, `train` for recommenders runs distributed (rec.c).
  *
  * Exit codes: 0 success, 2 usage error, 3 bad input data or model file,
  * 4 runtime failure.  Messages go to stderr, once.
@@ -26,17 +32,17 @@
 #include <string.h>
 #include <time.h>
 
-#include <clearn/clearn.h>
+#include "cli.h"
 
-enum { EXIT_USAGE = 2, EXIT_DATA = 3, EXIT_RUNTIME = 4 };
+int cli_rank = 0, cli_size = 1;
 
-static double now(void) {
+double cli_now(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
-static int exit_for(int status) {
+int cli_exit_for(int status) {
   switch (status) {
   case CLEARN_EPARAM: return EXIT_USAGE;
   case CLEARN_EIO:
@@ -49,20 +55,28 @@ static int exit_for(int status) {
   }
 }
 
-static int fail(int status, const char *what) {
-  fprintf(stderr, "clearn: %s: %s\n", what, clearn_last_error()[0]
-                                                 ? clearn_last_error()
-                                                 : clearn_status_str(status));
-  return exit_for(status);
+int cli_fail(int status, const char *what) {
+  if (cli_rank == 0)
+    fprintf(stderr, "clearn: %s: %s\n", what,
+            clearn_last_error()[0] ? clearn_last_error()
+                                   : clearn_status_str(status));
+  return cli_exit_for(status);
 }
 
-static int usage(const char *msg) {
+int cli_usage(const char *msg) {
+  if (cli_rank != 0) return EXIT_USAGE;
   if (msg) fprintf(stderr, "clearn: %s\n", msg);
   fprintf(stderr,
           "usage: clearn train <kind> [--data FILE] [--format F] [--target COL] "
           "[--test-fraction F] [--seed S] [--model OUT.h5] [--quiet] [--json] "
           "[--<param> VALUE ...]\n"
+          "         recommenders: [--checkpoint DIR [--checkpoint-every K] "
+          "[--resume]] [--iters N]; under mpirun the fit is distributed\n"
           "       clearn predict --model M.h5 --data FILE [--out FILE]\n"
+          "       clearn recommend --model M.h5 --user ID [--user ID ...] "
+          "[-n N] [--include-seen] [--json]\n"
+          "       clearn convert --data RATINGS [--format F] [--skip-bad] "
+          "--out RATINGS.h5\n"
           "       clearn info M.h5\n"
           "       clearn params <kind>\n"
           "kinds:");
@@ -197,118 +211,11 @@ static void split_xy(const table *t, long target, long r0, long r1, double *X,
   }
 }
 
-/* ---- recommenders: train on ratings -------------------------------------- */
-
-typedef struct {
-  int quiet, json;
-  double t0;
-} train_view;
-
-static int on_progress(void *user, int iteration, const char *const *names,
-                       const double *values, int n) {
-  train_view *v = user;
-  double train_rmse = NAN, valid_rmse = NAN, loss = NAN, secs = NAN;
-  for (int i = 0; i < n; i++) {
-    if (!strcmp(names[i], "train_rmse")) train_rmse = values[i];
-    else if (!strcmp(names[i], "valid_rmse")) valid_rmse = values[i];
-    else if (!strcmp(names[i], "train_loss")) loss = values[i];
-    else if (!strcmp(names[i], "seconds")) secs = values[i];
-  }
-  if (v->json)
-    printf("{\"iteration\": %d, \"train_loss\": %.10g, \"train_rmse\": %.6f, "
-           "\"test_rmse\": %.6f, \"seconds\": %.4f}\n",
-           iteration, loss, train_rmse, valid_rmse, secs);
-  else if (!v->quiet)
-    printf("%5d %12.6f %12.6f %10.3f\n", iteration, train_rmse, valid_rmse, secs);
-  fflush(stdout);
-  return 0;
-}
-
-static int train_ratings(clearn_estimator *est, const char *data,
-                         const char *format, double test_fraction,
-                         unsigned long long seed, const char *model, int quiet,
-                         int json) {
-  clearn_ratings *all = NULL, *train = NULL, *test = NULL;
-  train_view view = {quiet, json, 0};
-  double rmse = NAN, mae = NAN, t0, t_fit;
-  int64_t n_skipped = 0, n_used = 0, top[10];
-  int rc, ret = 0;
-  if (data) {
-    rc = clearn_ratings_load_text(data, format, 0, &n_skipped, &all);
-    if (rc != CLEARN_OK) return fail(rc, "train");
-    if (!quiet && !json)
-      printf("%s: %lld ratings, %lld users, %lld items\n", data,
-             (long long)clearn_ratings_nnz(all),
-             (long long)clearn_ratings_n_users(all),
-             (long long)clearn_ratings_n_items(all));
-  } else {
-    /* Embedded default: MovieLens-1M-shaped generated ratings. */
-    rc = clearn_ratings_generate(6040, 3706, 1000209, 20, 10, 0.8, 1, seed, &all);
-    if (rc != CLEARN_OK) return fail(rc, "train");
-    if (!quiet && !json)
-      printf("embedded default: generated ml-1m-shaped ratings, %lld ratings, "
-             "%lld users, %lld items, seed %llu\n",
-             (long long)clearn_ratings_nnz(all),
-             (long long)clearn_ratings_n_users(all),
-             (long long)clearn_ratings_n_items(all), seed);
-  }
-  if (test_fraction > 0) {
-    rc = clearn_ratings_split_random(all, test_fraction, seed, &train, &test);
-    if (rc != CLEARN_OK) {
-      ret = fail(rc, "train");
-      goto cleanup;
-    }
-  } else {
-    train = all;
-    all = NULL;
-  }
-  clearn_estimator_set_progress(est, on_progress, &view);
-  if (!quiet && !json)
-    printf("%5s %12s %12s %10s\n", "iter", "train_rmse", "test_rmse", "seconds");
-  t0 = now();
-  if ((rc = clearn_estimator_fit_ratings(est, train, test)) != CLEARN_OK) {
-    ret = fail(rc, "train");
-    goto cleanup;
-  }
-  t_fit = now() - t0;
-  if (test) {
-    clearn_estimator_score_ratings(est, test, "rmse", &rmse, &n_used);
-    clearn_estimator_score_ratings(est, test, "mae", &mae, NULL);
-  }
-  if ((rc = clearn_estimator_save(est, model)) != CLEARN_OK) {
-    ret = fail(rc, "train");
-    goto cleanup;
-  }
-  if (json) {
-    printf("{\"kind\": \"%s\", \"fit_seconds\": %.4f, \"test_rmse\": %.6f, "
-           "\"test_mae\": %.6f, \"test_ratings\": %lld, \"model\": \"%s\"}\n",
-           clearn_estimator_kind(est), t_fit, rmse, mae, (long long)n_used, model);
-  } else if (!quiet) {
-    printf("%s: fit in %.3f s; test RMSE %.4f, MAE %.4f on %lld ratings\n",
-           clearn_estimator_kind(est), t_fit, rmse, mae, (long long)n_used);
-    printf("  model written to %s\n", model);
-    {
-      const int64_t *uids = clearn_ratings_user_ids(train);
-      if (clearn_estimator_recommend(est, uids, 1, 10, NULL, top, NULL) ==
-          CLEARN_OK) {
-        printf("  top 10 for user %lld:", (long long)uids[0]);
-        for (int j = 0; j < 10; j++) printf(" %lld", (long long)top[j]);
-        printf("\n");
-      }
-    }
-  }
-cleanup:
-  clearn_ratings_free(all);
-  clearn_ratings_free(train);
-  clearn_ratings_free(test);
-  return ret;
-}
-
 static int cmd_params(const char *kind) {
   clearn_estimator *est;
   int rc = clearn_estimator_create(kind, &est);
   if (rc) {
-    fail(rc, "params");
+    cli_fail(rc, "params");
     return EXIT_USAGE;
   }
   printf("%s parameters (set with --<name> VALUE):\n", kind);
@@ -322,9 +229,9 @@ static int cmd_params(const char *kind) {
 }
 
 static int cmd_train(int argc, char **argv) {
-  const char *kind, *data = NULL, *model = "model.h5", *format = "auto";
+  const char *kind, *data = NULL, *model = "model.h5";
   long target = -1, n_test, n_train;
-  int quiet = 0, json = 0, tf_given = 0;
+  int quiet = 0, json = 0;
   double test_fraction = 0.2, t0, t_fit, r2_train = 0, r2_test = NAN;
   unsigned long long seed = 42;
   clearn_estimator *est = NULL;
@@ -332,11 +239,16 @@ static int cmd_train(int argc, char **argv) {
   double *Xbuf = NULL, *ybuf = NULL;
   table t = {0};
   int rc, ret = 0, i;
-  if (argc < 3) return usage("train: missing estimator kind");
+  if (argc < 3) return cli_usage("train: missing estimator kind");
   kind = argv[2];
   if ((rc = clearn_estimator_create(kind, &est)) != CLEARN_OK) {
-    fail(rc, "train");
+    cli_fail(rc, "train");
     return EXIT_USAGE; /* an unknown kind is a usage error */
+  }
+  if (clearn_estimator_is_recommender(est)) {
+    ret = cli_train_ratings(est, argc, argv);
+    clearn_estimator_free(est);
+    return ret;
   }
   for (i = 3; i < argc; i++) {
     const char *opt = argv[i], *val = i + 1 < argc ? argv[i + 1] : NULL;
@@ -346,19 +258,17 @@ static int cmd_train(int argc, char **argv) {
     }
     if (strncmp(opt, "--", 2) != 0 || val == NULL) {
       clearn_estimator_free(est);
-      return usage(val ? "train: options look like --name VALUE"
+      return cli_usage(val ? "train: options look like --name VALUE"
                        : "train: option without a value");
     }
     i++;
     if (!strcmp(opt, "--data")) data = val;
-    else if (!strcmp(opt, "--format")) format = val;
     else if (!strcmp(opt, "--model")) model = val;
     else if (!strcmp(opt, "--target")) target = strtol(val, NULL, 10);
     else if (!strcmp(opt, "--seed")) seed = strtoull(val, NULL, 10);
     else if (!strcmp(opt, "--test-fraction")) {
       char *end;
       test_fraction = strtod(val, &end);
-      tf_given = 1;
       if (*end || !(test_fraction >= 0 && test_fraction < 1)) {
         clearn_estimator_free(est);
         fprintf(stderr, "clearn: train: --test-fraction %s: must be in [0, 1)\n", val);
@@ -367,14 +277,8 @@ static int cmd_train(int argc, char **argv) {
     } else if ((rc = clearn_estimator_set_param_string(est, opt + 2, val)) !=
                CLEARN_OK) {
       clearn_estimator_free(est);
-      return fail(rc, "train");
+      return cli_fail(rc, "train");
     }
-  }
-  if (clearn_estimator_is_recommender(est)) {
-    ret = train_ratings(est, data, format, tf_given ? test_fraction : 0.1, seed,
-                        model, quiet, json);
-    clearn_estimator_free(est);
-    return ret;
   }
   if (data) {
     if ((ret = read_table(data, &t)) != 0) goto cleanup;
@@ -385,8 +289,9 @@ static int cmd_train(int argc, char **argv) {
     }
   } else {
     generate(&t, 100000, 50, seed);
-    printf("embedded default: generated regression, %ld samples x %ld "
-           "features, seed %llu\n", t.rows, t.cols - 1, seed);
+    if (!quiet && !json)
+      printf("embedded default: generated regression, %ld samples x %ld "
+             "features, seed %llu\n", t.rows, t.cols - 1, seed);
   }
   if (target < 0) target += t.cols;
   if (target < 0 || target >= t.cols) {
@@ -409,12 +314,12 @@ static int cmd_train(int argc, char **argv) {
   split_xy(&t, target, 0, t.rows, Xbuf, ybuf);
   clearn_matrix_wrap(Xbuf, n_train, t.cols - 1, CLEARN_FLOAT64, &Xtr);
   clearn_matrix_wrap(ybuf, n_train, 1, CLEARN_FLOAT64, &ytr);
-  t0 = now();
+  t0 = cli_now();
   if ((rc = clearn_estimator_fit(est, Xtr, ytr, NULL)) != CLEARN_OK) {
-    ret = fail(rc, "train");
+    ret = cli_fail(rc, "train");
     goto cleanup;
   }
-  t_fit = now() - t0;
+  t_fit = cli_now() - t0;
   clearn_estimator_score(est, Xtr, ytr, NULL, &r2_train);
   if (n_test > 0) {
     clearn_matrix_wrap(Xbuf + n_train * (t.cols - 1), n_test, t.cols - 1,
@@ -422,16 +327,23 @@ static int cmd_train(int argc, char **argv) {
     clearn_matrix_wrap(ybuf + n_train, n_test, 1, CLEARN_FLOAT64, &yte);
     clearn_estimator_score(est, Xte, yte, NULL, &r2_test);
   }
-  printf("%s: fit %ld samples x %ld features in %.3f s\n", kind, n_train,
-         t.cols - 1, t_fit);
-  printf("  train R^2 %.6f", r2_train);
-  if (n_test > 0) printf("   test R^2 %.6f (%ld held-out samples)", r2_test, n_test);
-  printf("\n");
   if ((rc = clearn_estimator_save(est, model)) != CLEARN_OK) {
-    ret = fail(rc, "train");
+    ret = cli_fail(rc, "train");
     goto cleanup;
   }
-  printf("  model written to %s\n", model);
+  if (json) {
+    printf("{\"kind\": \"%s\", \"samples\": %ld, \"features\": %ld, "
+           "\"fit_seconds\": %.4f, \"train_r2\": %.8f, \"test_r2\": %.8f, "
+           "\"model\": \"%s\"}\n",
+           kind, n_train, t.cols - 1, t_fit, r2_train, r2_test, model);
+  } else if (!quiet) {
+    printf("%s: fit %ld samples x %ld features in %.3f s\n", kind, n_train,
+           t.cols - 1, t_fit);
+    printf("  train R^2 %.6f", r2_train);
+    if (n_test > 0)
+      printf("   test R^2 %.6f (%ld held-out samples)", r2_test, n_test);
+    printf("\n  model written to %s\n", model);
+  }
 cleanup:
   clearn_matrix_free(Xtr);
   clearn_matrix_free(ytr);
@@ -452,19 +364,33 @@ static int cmd_predict(int argc, char **argv) {
   table t = {0};
   int rc, ret = 0;
   for (int i = 2; i < argc; i += 2) {
-    if (i + 1 >= argc) return usage("predict: option without a value");
+    if (i + 1 >= argc) return cli_usage("predict: option without a value");
     if (!strcmp(argv[i], "--model")) model = argv[i + 1];
     else if (!strcmp(argv[i], "--data")) data = argv[i + 1];
     else if (!strcmp(argv[i], "--out")) outp = argv[i + 1];
-    else return usage("predict: unknown option");
+    else return cli_usage("predict: unknown option");
   }
-  if (!model || !data) return usage("predict: --model and --data are required");
+  if (!model || !data) return cli_usage("predict: --model and --data are required");
   if ((rc = clearn_estimator_load(model, NULL, &est)) != CLEARN_OK)
-    return fail(rc, "predict");
+    return cli_fail(rc, "predict");
   if ((ret = read_table(data, &t)) != 0) goto cleanup;
+  if (clearn_estimator_is_recommender(est)) {
+    if (outp && (out = fopen(outp, "w")) == NULL) {
+      fprintf(stderr, "clearn: cannot write '%s': %s\n", outp,
+              strerror(errno));
+      ret = EXIT_RUNTIME;
+      goto cleanup;
+    }
+    ret = cli_predict_pairs(est, t.v, t.rows, t.cols, data, out);
+    if (out != stdout && fclose(out) != 0 && ret == 0) {
+      fprintf(stderr, "clearn: cannot write '%s'\n", outp);
+      ret = EXIT_RUNTIME;
+    }
+    goto cleanup;
+  }
   clearn_matrix_wrap(t.v, t.rows, t.cols, CLEARN_FLOAT64, &X);
   if ((rc = clearn_estimator_predict(est, X, &pred)) != CLEARN_OK) {
-    ret = fail(rc, data);
+    ret = cli_fail(rc, data);
     goto cleanup;
   }
   if (outp && (out = fopen(outp, "w")) == NULL) {
@@ -489,11 +415,28 @@ cleanup:
   return ret;
 }
 
+/* The training history of an iterative model, a line per iteration. */
+static void print_history(const clearn_estimator *est) {
+  clearn_matrix *h = NULL;
+  int64_t r;
+  if (clearn_estimator_get_attr(est, "history", &h) != CLEARN_OK) return;
+  if (clearn_matrix_rows(h) > 0 && clearn_matrix_cols(h) >= 4) {
+    printf("training history:\n  %5s %14s %12s %12s %10s %10s\n", "iter",
+           "train_loss", "train_rmse", "valid_rmse", "seconds", "comm_sec");
+    for (r = 0; r < clearn_matrix_rows(h); r++)
+      printf("  %5lld %14.6f %12.6f %12.6f %10.3f %10.3f\n", (long long)r + 1,
+             clearn_matrix_get(h, r, 0), clearn_matrix_get(h, r, 1),
+             clearn_matrix_get(h, r, 2), clearn_matrix_get(h, r, 3),
+             clearn_matrix_cols(h) > 4 ? clearn_matrix_get(h, r, 4) : 0.0);
+  }
+  clearn_matrix_free(h);
+}
+
 static int cmd_info(const char *path) {
   clearn_estimator *est;
   char buf[128];
   int rc = clearn_estimator_load(path, NULL, &est);
-  if (rc) return fail(rc, "info");
+  if (rc) return cli_fail(rc, "info");
   printf("%s: %s model (%s)\n", path, clearn_estimator_kind(est),
          clearn_estimator_is_fitted(est) ? "fitted" : "not fitted");
   printf("parameters:\n");
@@ -520,24 +463,34 @@ static int cmd_info(const char *path) {
       printf("\n");
       clearn_matrix_free(m);
     }
+    print_history(est);
   }
   clearn_estimator_free(est);
   return 0;
 }
 
-int main(int argc, char **argv) {
+static int run(int argc, char **argv) {
   if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))
-    return usage(argc < 2 ? "missing command" : NULL) * (argc < 2);
+    return cli_usage(argc < 2 ? "missing command" : NULL) * (argc < 2);
   if (!strcmp(argv[1], "--version")) {
-    printf("clearn %s\n", clearn_version_string());
+    if (cli_rank == 0) printf("clearn %s\n", clearn_version_string());
     return 0;
   }
   if (!strcmp(argv[1], "train")) return cmd_train(argc, argv);
+  /* the other commands are not distributed: rank 0 runs them */
+  if (cli_rank != 0) return 0;
   if (!strcmp(argv[1], "predict")) return cmd_predict(argc, argv);
+  if (!strcmp(argv[1], "recommend")) return cli_recommend(argc, argv);
+  if (!strcmp(argv[1], "convert")) return cli_convert(argc, argv);
   if (!strcmp(argv[1], "info"))
-    return argc == 3 ? cmd_info(argv[2]) : usage("info: expected one model file");
+    return argc == 3 ? cmd_info(argv[2]) : cli_usage("info: expected one model file");
   if (!strcmp(argv[1], "params"))
-    return argc == 3 ? cmd_params(argv[2]) : usage("params: expected a kind");
+    return argc == 3 ? cmd_params(argv[2]) : cli_usage("params: expected a kind");
   fprintf(stderr, "clearn: unknown command '%s'\n", argv[1]);
-  return usage(NULL);
+  return cli_usage(NULL);
+}
+
+int main(int argc, char **argv) {
+  cli_mpi_start(&argc, &argv);
+  return cli_mpi_finish(run(argc, argv));
 }
