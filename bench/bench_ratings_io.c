@@ -12,10 +12,14 @@
  *                                      default "auto"), best of --reps
  *   bench_ratings_io h5 FILE           time clearn_ratings_load, best of
  *                                      --reps
+ *   bench_ratings_io part FILE N       time clearn_ratings_load_part of
+ *                                      each of N parts, best of --reps
  *
  * Options: --users N --items N --nnz N --min N (ml-20m: 138493, 26744,
  * 20000263, 20), --rank R (10), --seed S (1), --reps K (3), --dir D (/tmp),
- * --keep (leave the files).  Each process reports its own peak RSS
+ * --keep (leave the files), --threads T (clearn_set_num_threads; default:
+ * clearn's, all cores).  "run" loads the HDF5 file twice: on clearn's
+ * threads and on one thread.  Each process reports its own peak RSS
  * (getrusage ru_maxrss), so a step's figure is that step's memory alone.
  * Text and HDF5 are timed from the page cache (the files were just
  * written): the figures are parsing and decoding, not disk speed.
@@ -39,7 +43,7 @@
 
 typedef struct {
   int64_t users, items, nnz, min_per_user;
-  int rank, reps, keep;
+  int rank, reps, keep, threads;
   uint64_t seed;
   const char *dir;
 } options;
@@ -193,14 +197,51 @@ static int mode_load(const options *o, const char *path, const char *format) {
     clearn_ratings_free(r);
   }
   printf("%-9s %s (%.1f MB, %lld ratings, %lld users, %lld items): %.3f s "
-         "(best of %d; CPU %.3f s), %.0f MB/s, %.1f M ratings/s, peak RSS "
-         "%.0f MB\n",
+         "(best of %d; CPU %.3f s; %d threads), %.0f MB/s, %.1f M ratings/s, "
+         "peak RSS %.0f MB\n",
          format ? "text" : "hdf5", path, mb, (long long)nnz, (long long)users,
-         (long long)items, best, o->reps, best_cpu, mb / best,
-         (double)nnz / best / 1e6, peak_rss_mb());
-  printf("RESULT mode=%s seconds=%.4f cpu_seconds=%.4f mb_per_s=%.1f "
-         "peak_rss_mb=%.0f\n",
-         format ? "text" : "hdf5", best, best_cpu, mb / best, peak_rss_mb());
+         (long long)items, best, o->reps, best_cpu, clearn_get_num_threads(),
+         mb / best, (double)nnz / best / 1e6, peak_rss_mb());
+  printf("RESULT mode=%s seconds=%.4f cpu_seconds=%.4f threads=%d "
+         "mb_per_s=%.1f peak_rss_mb=%.0f\n",
+         format ? "text" : "hdf5", best, best_cpu, clearn_get_num_threads(),
+         mb / best, peak_rss_mb());
+  return 0;
+}
+
+/* Each part of n by clearn_ratings_load_part: its time (best of reps),
+ * ratings and users, and the sum of the parts' times. */
+static int mode_part(const options *o, const char *path, int64_t n) {
+  double total = 0;
+  int64_t nnz = 0;
+  for (int64_t p = 0; p < n; p++) {
+    double best = 1e300, best_cpu = 0;
+    int64_t m = 0, users = 0, items = 0;
+    for (int k = 0; k < o->reps; k++) {
+      clearn_ratings *r = NULL;
+      double t = now(), c = cpu_now();
+      if (clearn_ratings_load_part(path, p, n, &r) != CLEARN_OK)
+        return fail(path);
+      t = now() - t;
+      c = cpu_now() - c;
+      if (t < best) best = t, best_cpu = c;
+      m = clearn_ratings_nnz(r);
+      users = clearn_ratings_n_users(r);
+      items = clearn_ratings_n_items(r);
+      clearn_ratings_free(r);
+    }
+    total += best;
+    nnz += m;
+    printf("part      %lld of %lld: %lld ratings, %lld users, %lld items: "
+           "%.3f s (best of %d; CPU %.3f s)\n",
+           (long long)p, (long long)n, (long long)m, (long long)users,
+           (long long)items, best, o->reps, best_cpu);
+  }
+  printf("parts     %lld parts, %lld ratings in all: %.3f s summed, peak RSS "
+         "%.0f MB\n",
+         (long long)n, (long long)nnz, total, peak_rss_mb());
+  printf("RESULT mode=part n_parts=%lld seconds=%.4f peak_rss_mb=%.0f\n",
+         (long long)n, total, peak_rss_mb());
   return 0;
 }
 
@@ -216,6 +257,7 @@ static double in_child(const options *o, int which, const char *path,
   pid = fork();
   if (pid == 0) {
     int rc;
+    if (o->threads > 0) clearn_set_num_threads(o->threads);
     close(fd[0]);
     dup2(fd[1], STDOUT_FILENO);
     rc = which == 0   ? mode_gen(o)
@@ -245,7 +287,7 @@ static double in_child(const options *o, int which, const char *path,
 
 static int mode_run(const options *o) {
   char csv[1024], h5[1024];
-  double tg, tt, th;
+  double tg, tt, th, th1;
   snprintf(csv, sizeof csv, "%s/bench_ratings.csv", o->dir);
   snprintf(h5, sizeof h5, "%s/bench_ratings.h5", o->dir);
   printf("clearn %s, MovieLens-20M shape: %lld users, %lld items, %lld "
@@ -256,12 +298,20 @@ static int mode_run(const options *o) {
   tg = in_child(o, 0, NULL, NULL);
   tt = in_child(o, 2, csv, "auto");
   th = in_child(o, 2, h5, NULL);
-  if (tg < 0 || tt < 0 || th < 0) return 1;
-  printf("summary   generate %.2f s, text %.2f s (%.0f MB/s), HDF5 %.2f s: "
-         "HDF5 loads %.1fx faster than text\n",
-         tg, tt, file_mb(csv) / tt, th, tt / th);
+  {
+    options one = *o;
+    one.threads = 1;
+    th1 = in_child(&one, 2, h5, NULL);
+  }
+  if (tg < 0 || tt < 0 || th < 0 || th1 < 0) return 1;
+  printf("summary   generate %.2f s, text %.2f s (%.0f MB/s), HDF5 %.3f s "
+         "(%d threads), %.3f s (1 thread): HDF5 loads %.1fx (%.1fx) faster "
+         "than text\n",
+         tg, tt, file_mb(csv) / tt, th, clearn_get_num_threads(), th1,
+         tt / th, tt / th1);
   printf("RESULT mode=summary gen_s=%.4f text_s=%.4f hdf5_s=%.4f "
-         "hdf5_speedup=%.2f\n", tg, tt, th, tt / th);
+         "hdf5_1thread_s=%.4f hdf5_speedup=%.2f hdf5_1thread_speedup=%.2f\n",
+         tg, tt, th, th1, tt / th, tt / th1);
   if (!o->keep) {
     unlink(csv);
     unlink(h5);
@@ -274,12 +324,13 @@ static void usage(void) {
           "usage: bench_ratings_io [run|gen|write] [options]\n"
           "       bench_ratings_io text FILE [FORMAT] [options]\n"
           "       bench_ratings_io h5 FILE [options]\n"
+          "       bench_ratings_io part FILE N [options]\n"
           "options: --users N --items N --nnz N --min N --rank R --seed S\n"
-          "         --reps K --dir DIR --keep\n");
+          "         --reps K --dir DIR --keep --threads T\n");
 }
 
 int main(int argc, char **argv) {
-  options o = {138493, 26744, 20000263, 20, 10, 3, 0, 1, "/tmp"};
+  options o = {138493, 26744, 20000263, 20, 10, 3, 0, 0, 1, "/tmp"};
   const char *mode = "run", *pos[2] = {NULL, NULL};
   int npos = 0;
   for (int a = 1; a < argc; a++) {
@@ -301,6 +352,8 @@ int main(int argc, char **argv) {
       o.rank = atoi(v), a++;
     } else if (strcmp(s, "--seed") == 0) {
       o.seed = strtoull(v, NULL, 10), a++;
+    } else if (strcmp(s, "--threads") == 0) {
+      o.threads = atoi(v), a++;
     } else if (strcmp(s, "--reps") == 0) {
       o.reps = atoi(v) > 0 ? atoi(v) : 1, a++;
     } else if (strcmp(s, "--dir") == 0) {
@@ -317,12 +370,15 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
+  if (o.threads > 0) clearn_set_num_threads(o.threads);
   if (strcmp(mode, "run") == 0) return mode_run(&o);
   if (strcmp(mode, "gen") == 0) return mode_gen(&o);
   if (strcmp(mode, "write") == 0) return mode_write(&o);
   if (strcmp(mode, "text") == 0 && pos[0])
     return mode_load(&o, pos[0], pos[1] ? pos[1] : "auto");
   if (strcmp(mode, "h5") == 0 && pos[0]) return mode_load(&o, pos[0], NULL);
+  if (strcmp(mode, "part") == 0 && pos[0] && pos[1] && atoll(pos[1]) > 0)
+    return mode_part(&o, pos[0], atoll(pos[1]));
   usage();
   return 2;
 }

@@ -21,8 +21,11 @@
  *               multiset, determinism, per-user leave-k-out counts
  *   generator   exact nnz, no duplicate pairs, min_per_user, the star grid,
  *               a long tail, determinism, argument messages
- *   h5py        clearn's file read by h5py, a file h5py wrote (other integer
- *               types, gzip, contiguous, its own strings) read by clearn
+ *   h5py        clearn's file read by h5py (checksums recomputed with
+ *               NumPy from the document), files h5py wrote (schema 2 with
+ *               NumPy checksums, Fletcher-32 or other storage types;
+ *               schema 1 with gzip, contiguous, its own strings) read by
+ *               clearn, whole and in parts
  *   MovieLens   the real files under /work/shared/data/movielens (or
  *               $CLEARN_MOVIELENS_DIR) against their published counts;
  *               "SKIPPED" when absent
@@ -39,6 +42,7 @@
 #include <hdf5.h>
 
 #include "clearn/clearn.h"
+#include "internal.h" /* clearn__h5_*: writing schema 1 files */
 #include "testutil.h"
 
 static char g_dir[256];
@@ -844,9 +848,84 @@ static void copy_file(const char *from, const char *to, long max_bytes) {
   fclose(b);
 }
 
-/* Overwrite part of a dataset of a saved file with the HDF5 API. */
-static void poke(const char *path, const char *dset, hid_t type, int64_t at,
-                 const void *value) {
+/* The block checksum of docs/ratings-format.md, written from the document
+ * (not shared with the library), so the two are checked against each
+ * other. */
+static uint64_t ref_checksum(const unsigned char *p, size_t n) {
+  static const uint64_t K[8] = {0x9E3779B97F4A7C15u, 0xC2B2AE3D27D4EB4Fu,
+                                0x165667B19E3779F9u, 0x85EBCA77C2B2AE63u,
+                                0x27D4EB2F165667C5u, 0xFF51AFD7ED558CCDu,
+                                0xC4CEB9FE1A85EC53u, 0x94D049BB133111EBu};
+  uint64_t a[8] = {0}, b[8] = {0}, h = n;
+  size_t stripes = (n + 63) / 64;
+  for (size_t s = 0; s < stripes; s++)
+    for (int j = 0; j < 8; j++) {
+      uint64_t w = 0, d;
+      for (int byte = 7; byte >= 0; byte--) {
+        size_t at = 64 * s + 8 * (size_t)j + (size_t)byte;
+        w = (w << 8) | (at < n ? p[at] : 0);
+      }
+      d = w ^ K[j];
+      a[j] += (d & 0xFFFFFFFFu) * (d >> 32) + w;
+      b[j] += a[j];
+    }
+  for (int j = 0; j < 8; j++) {
+    h = (h ^ a[j]) * 0x100000001B3u;
+    h = (h ^ b[j]) * 0x100000001B3u;
+  }
+  return h;
+}
+
+/* The stored bytes of a dataset (in its file type) and its checksum
+ * block; malloc'ed. */
+static unsigned char *dataset_bytes(hid_t f, const char *dset, size_t *n,
+                                    int64_t *block) {
+  hid_t d = H5Dopen2(f, dset, H5P_DEFAULT), t = H5Dget_type(d), s = H5Dget_space(d);
+  size_t bytes = (size_t)H5Sget_simple_extent_npoints(s) * H5Tget_size(t);
+  unsigned char *buf = malloc(bytes + 1);
+  hid_t a = H5Aopen(d, "checksum_block", H5P_DEFAULT);
+  CHECK(H5Dread(d, t, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) >= 0 || bytes == 0,
+        "read %s", dset);
+  *block = 0;
+  if (a >= 0) {
+    H5Aread(a, H5T_NATIVE_INT64, block);
+    H5Aclose(a);
+  }
+  H5Sclose(s);
+  H5Tclose(t);
+  H5Dclose(d);
+  *n = bytes;
+  return buf;
+}
+
+/* Recompute a dataset's 'checksum' attribute, as a writer would after
+ * changing it. */
+static void resign(hid_t f, const char *dset) {
+  size_t n;
+  int64_t block;
+  unsigned char *buf = dataset_bytes(f, dset, &n, &block);
+  hsize_t nb = n == 0 ? 1 : (n + (size_t)block - 1) / (size_t)block;
+  uint64_t *sums = malloc(nb * 8);
+  hid_t d = H5Dopen2(f, dset, H5P_DEFAULT), s, a;
+  for (hsize_t k = 0; k < nb; k++) {
+    size_t at = (size_t)k * (size_t)block, len = n - at < (size_t)block ? n - at : (size_t)block;
+    sums[k] = ref_checksum(buf + at, len);
+  }
+  H5Adelete(d, "checksum");
+  s = H5Screate_simple(1, &nb, NULL);
+  a = H5Acreate2(d, "checksum", H5T_STD_U64LE, s, H5P_DEFAULT, H5P_DEFAULT);
+  CHECK(H5Awrite(a, H5T_NATIVE_UINT64, sums) >= 0, "resign %s", dset);
+  H5Aclose(a);
+  H5Sclose(s);
+  H5Dclose(d);
+  free(sums);
+  free(buf);
+}
+
+/* Overwrite one element of a dataset of a saved file with the HDF5 API,
+ * and (resign) update its checksums as a consistent writer would. */
+static void poke_as(const char *path, const char *dset, hid_t type, int64_t at,
+                    const void *value, int sign) {
   hid_t f = H5Fopen(path, H5F_ACC_RDWR, H5P_DEFAULT), d, fs, ms;
   hsize_t start[2] = {(hsize_t)at, 0}, count[2] = {1, 1};
   d = H5Dopen2(f, dset, H5P_DEFAULT);
@@ -857,7 +936,13 @@ static void poke(const char *path, const char *dset, hid_t type, int64_t at,
   H5Sclose(ms);
   H5Sclose(fs);
   H5Dclose(d);
+  if (sign) resign(f, dset);
   H5Fclose(f);
+}
+
+static void poke(const char *path, const char *dset, hid_t type, int64_t at,
+                 const void *value) {
+  poke_as(path, dset, type, at, value, 1);
 }
 
 static void set_attr(const char *path, const char *name, hid_t type,
@@ -879,9 +964,116 @@ static void set_attr_str(const char *path, const char *name, const char *v) {
   H5Tclose(t);
 }
 
+static long file_size(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 ? (long)st.st_size : -1;
+}
+
+static unsigned char *slurp(const char *path, long *size) {
+  FILE *f = fopen(path, "rb");
+  unsigned char *b;
+  *size = file_size(path);
+  b = malloc((size_t)*size + 1);
+  CHECK(f && fread(b, 1, (size_t)*size, f) == (size_t)*size, "read %s", path);
+  if (f) fclose(f);
+  return b;
+}
+
+static void spill(const char *path, const unsigned char *b, long size) {
+  FILE *f = fopen(path, "wb");
+  fwrite(b, 1, (size_t)size, f);
+  fclose(f);
+}
+
+/* A schema 1 file, as clearn 0.1.0 wrote them before schema 2: the by-user
+ * copy only, chunked with Fletcher-32 (src/h5io.c's writer). */
+static void save_v1(const clearn_ratings *r, const char *path) {
+  clearn__h5_atomic a;
+  const clearn_csr *c = clearn_ratings_by_user(r);
+  int rc = clearn__h5_atomic_begin(&a, path);
+  CHECK(rc == CLEARN_OK, "v1 file: %s", clearn_last_error());
+  if (rc != CLEARN_OK) return;
+  clearn__h5_attr_write_str(a.file, "format", "clearn.ratings");
+  clearn__h5_attr_write_i64(a.file, "schema_version", 1);
+  clearn__h5_attr_write_str(a.file, "clearn_version", "0.1.0");
+  clearn__h5_attr_write_i64(a.file, "n_users", clearn_ratings_n_users(r));
+  clearn__h5_attr_write_i64(a.file, "n_items", clearn_ratings_n_items(r));
+  clearn__h5_attr_write_i64(a.file, "nnz", clearn_ratings_nnz(r));
+  rc = clearn__h5_write(a.file, "user_ids", clearn_ratings_user_ids(r),
+                        clearn_ratings_n_users(r), 1, CLEARN_INT64);
+  rc |= clearn__h5_write(a.file, "item_ids", clearn_ratings_item_ids(r),
+                         clearn_ratings_n_items(r), 1, CLEARN_INT64);
+  rc |= clearn__h5_write(a.file, "indptr", clearn_csr_indptr(c),
+                         clearn_ratings_n_users(r) + 1, 1, CLEARN_INT64);
+  rc |= clearn__h5_write(a.file, "item_index", clearn_csr_indices(c),
+                         clearn_ratings_nnz(r), 1, CLEARN_INT32);
+  rc |= clearn__h5_write(a.file, "rating", clearn_csr_values(c),
+                         clearn_ratings_nnz(r), 1, CLEARN_FLOAT32);
+  CHECK(rc == CLEARN_OK && clearn__h5_atomic_commit(&a) == CLEARN_OK,
+        "v1 file written");
+}
+
+static const char *const v2_names[8] = {"user_ids", "item_ids", "indptr",
+                                        "item_index", "rating", "item_indptr",
+                                        "user_index", "item_rating"};
+
+/* The layout docs/ratings-format.md promises, and every checksum against
+ * ref_checksum. */
+static void check_layout(const char *path, const clearn_ratings *r) {
+  hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+  int64_t v = 0;
+  hid_t a = H5Aopen(f, "schema_version", H5P_DEFAULT);
+  H5Aread(a, H5T_NATIVE_INT64, &v);
+  H5Aclose(a);
+  CHECK(v == 2, "schema_version %lld", (long long)v);
+  for (int d = 0; d < 8; d++) {
+    static const int64_t sizes[8] = {8, 8, 8, 4, 4, 8, 4, 4};
+    hid_t ds = H5Dopen2(f, v2_names[d], H5P_DEFAULT), dcpl = H5Dget_create_plist(ds);
+    hid_t t = H5Dget_type(ds), want = d == 4 || d == 7 ? H5T_IEEE_F32LE
+                                      : sizes[d] == 8 ? H5T_STD_I64LE : H5T_STD_I32LE;
+    int64_t rows = d == 0 ? clearn_ratings_n_users(r) : d == 1 ? clearn_ratings_n_items(r)
+                   : d == 2 ? clearn_ratings_n_users(r) + 1 : d == 5 ? clearn_ratings_n_items(r) + 1
+                   : clearn_ratings_nnz(r);
+    size_t n;
+    int64_t block;
+    unsigned char *buf;
+    hsize_t nb;
+    hid_t ca, cs;
+    uint64_t *sums;
+    CHECK(H5Pget_layout(dcpl) == H5D_CONTIGUOUS && H5Pget_nfilters(dcpl) == 0,
+          "%s: contiguous, no filters", v2_names[d]);
+    CHECK(H5Tequal(t, want) > 0, "%s: stored type", v2_names[d]);
+    H5Tclose(t);
+    H5Pclose(dcpl);
+    H5Dclose(ds);
+    buf = dataset_bytes(f, v2_names[d], &n, &block);
+    CHECK(n == (size_t)(rows * sizes[d]), "%s: %zu bytes", v2_names[d], n);
+    CHECK(block == 1 << 20, "%s: checksum_block %lld", v2_names[d], (long long)block);
+    ds = H5Dopen2(f, v2_names[d], H5P_DEFAULT);
+    ca = H5Aopen(ds, "checksum", H5P_DEFAULT);
+    cs = H5Aget_space(ca);
+    nb = (hsize_t)H5Sget_simple_extent_npoints(cs);
+    CHECK(nb == (n == 0 ? 1 : (n + (size_t)block - 1) / (size_t)block), "%s: %llu checksums",
+          v2_names[d], (unsigned long long)nb);
+    sums = malloc(nb * 8);
+    H5Aread(ca, H5T_NATIVE_UINT64, sums);
+    for (hsize_t k = 0; k < nb; k++) {
+      size_t at = (size_t)k * (size_t)block, len = n - at < (size_t)block ? n - at : (size_t)block;
+      CHECK(sums[k] == ref_checksum(buf + at, len), "%s: checksum %llu", v2_names[d],
+            (unsigned long long)k);
+    }
+    free(sums);
+    free(buf);
+    H5Sclose(cs);
+    H5Aclose(ca);
+    H5Dclose(ds);
+  }
+  H5Fclose(f);
+}
+
 static void test_hdf5(void) {
   clearn_ratings *g = NULL, *r = NULL, *e = NULL;
-  char p[512], q[512], msg[600];
+  char p[512], q[512], msg[1200];
   CHECK_OK(clearn_ratings_generate(500, 300, 20000, 3, 3, 0.5, 2, 5, &g));
   path_in(p, sizeof p, "r.h5");
   CHECK_OK(clearn_ratings_save(g, p));
@@ -892,6 +1084,7 @@ static void test_hdf5(void) {
   }
   clearn_ratings_free(r);
   r = NULL;
+  check_layout(p, g);
   /* Saving over an existing file replaces it. */
   CHECK_OK(clearn_ratings_save(g, p));
   /* Empty ratings. */
@@ -902,6 +1095,7 @@ static void test_hdf5(void) {
   CHECK(r && clearn_ratings_nnz(r) == 0 && clearn_ratings_n_users(r) == 0,
         "empty round trip");
   clearn_ratings_free(r);
+  check_layout(q, e);
   /* Text -> HDF5 -> same object. */
   {
     clearn_ratings *t = NULL, *t2 = NULL;
@@ -913,6 +1107,30 @@ static void test_hdf5(void) {
     if (t && t2) expect_same(t, t2, "text then HDF5 (duplicates, negative ids)");
     clearn_ratings_free(t);
     clearn_ratings_free(t2);
+  }
+  /* Several checksum blocks per array (1 MiB each). */
+  {
+    clearn_ratings *big = NULL, *b2 = NULL;
+    CHECK_OK(clearn_ratings_generate(6000, 2000, 700000, 3, 3, 0.5, 2, 6, &big));
+    path_in(q, sizeof q, "big.h5");
+    CHECK_OK(clearn_ratings_save(big, q));
+    CHECK_OK(clearn_ratings_load(q, &b2));
+    if (big && b2) expect_same(big, b2, "HDF5 round trip, 700000 ratings");
+    check_layout(q, big);
+    /* One thread or several (big enough to use them): the same object. */
+    {
+      int nt = clearn_get_num_threads();
+      for (int t = 1; t <= 3; t++) {
+        clearn_ratings *b3 = NULL;
+        clearn_set_num_threads(t);
+        CHECK_OK(clearn_ratings_load(q, &b3));
+        if (big && b3) expect_same(big, b3, "load on 1..3 threads");
+        clearn_ratings_free(b3);
+      }
+      clearn_set_num_threads(nt);
+    }
+    clearn_ratings_free(big);
+    clearn_ratings_free(b2);
   }
 
   /* Argument errors. */
@@ -946,73 +1164,73 @@ static void test_hdf5(void) {
   }
   /* Truncated copies. */
   {
-    struct stat st;
-    stat(p, &st);
-    for (long cut = 0; cut < st.st_size; cut += st.st_size / 7 + 1) {
+    long size = file_size(p);
+    for (long cut = 0; cut < size; cut += size / 23 + 1) {
       clearn_ratings *x = (clearn_ratings *)&g_dir;
       int rc;
       path_in(q, sizeof q, "cut.h5");
       copy_file(p, q, cut);
       rc = clearn_ratings_load(q, &x);
       CHECK(rc == CLEARN_EFORMAT && x == NULL,
-            "truncated at %ld of %lld: status %d (%s)", cut,
-            (long long)st.st_size, rc, clearn_last_error());
+            "truncated at %ld of %ld: status %d (%s)", cut, size, rc,
+            clearn_last_error());
     }
   }
-  /* Bytes changed in the stored arrays (their chunks, checksum included):
-   * each caught by Fletcher-32 and named.  (The byte-by-byte sweep of
-   * whole files, headers included, is tests/test_model_io.c's; HDF5 1.10
-   * leaks a few hundred bytes on every load of a damaged object header,
-   * which would drown a valgrind run of this test.) */
+  /* Bytes changed in the stored arrays: each caught by its block's
+   * checksum and named, with the block.  (The byte-by-byte sweep of whole
+   * files, headers included, is tests/test_model_io.c's; HDF5 1.10 leaks a
+   * few hundred bytes on every load of a damaged object header, which
+   * would drown a valgrind run of this test.) */
   {
-    static const char *names[] = {"user_ids", "item_ids", "indptr", "item_index", "rating"};
-    FILE *f = fopen(p, "rb");
     long size, n_flips = 0;
-    unsigned char *b;
+    unsigned char *b = slurp(p, &size);
     hid_t h5 = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc(size);
-    CHECK(fread(b, 1, size, f) == (size_t)size, "read r.h5");
-    fclose(f);
     path_in(q, sizeof q, "flip.h5");
-    for (int d = 0; d < 5; d++) {
-      hid_t ds = H5Dopen2(h5, names[d], H5P_DEFAULT), sp = H5Dget_space(ds);
-      hsize_t nch = 0;
-      H5Dget_num_chunks(ds, sp, &nch);
-      CHECK(nch >= 1, "%s is chunked", names[d]);
-      for (hsize_t c = 0; c < nch; c++) {
-        hsize_t off[2], csize = 0;
-        haddr_t addr = 0;
-        unsigned mask = 0;
-        H5Dget_chunk_info(ds, sp, c, off, &mask, &addr, &csize);
-        const long at[] = {0, (long)csize / 3, (long)csize - 5, (long)csize - 1};
-        for (int j = 0; j < 4; j++) {
-          long pos = (long)addr + at[j];
-          clearn_ratings *x = (clearn_ratings *)&g_dir;
-          if (pos < 0 || pos >= size) continue;
-          b[pos] ^= 0x5a;
-          f = fopen(q, "wb");
-          fwrite(b, 1, size, f);
-          fclose(f);
-          b[pos] ^= 0x5a;
-          CHECK_RC(clearn_ratings_load(q, &x), CLEARN_EFORMAT);
-          CHECK(x == NULL, "out NULL");
-          snprintf(msg, sizeof msg, "load '%s': dataset '%s' cannot be read "
-                   "(corrupt or truncated: checksum or I/O failure)", q, names[d]);
-          CHECK_STR(clearn_last_error(), msg);
-          n_flips++;
-        }
-      }
-      H5Sclose(sp);
+    for (int d = 0; d < 8; d++) {
+      hid_t ds = H5Dopen2(h5, v2_names[d], H5P_DEFAULT);
+      long addr = (long)H5Dget_offset(ds), n = (long)H5Dget_storage_size(ds);
+      const long at[] = {0, n / 3, n - 5, n - 1};
       H5Dclose(ds);
+      CHECK(addr > 0 && n > 0, "%s is stored contiguously", v2_names[d]);
+      for (int j = 0; j < 4; j++) {
+        clearn_ratings *x = (clearn_ratings *)&g_dir;
+        b[addr + at[j]] ^= 0x5a;
+        spill(q, b, size);
+        b[addr + at[j]] ^= 0x5a;
+        CHECK_RC(clearn_ratings_load(q, &x), CLEARN_EFORMAT);
+        CHECK(x == NULL, "out NULL");
+        snprintf(msg, sizeof msg, "load '%s': dataset '%s' is corrupt: bytes 0 to %ld "
+                 "do not match their checksum", q, v2_names[d], n - 1);
+        CHECK_STR(clearn_last_error(), msg);
+        n_flips++;
+      }
     }
     H5Fclose(h5);
-    CHECK(n_flips >= 20, "%ld flips tried", n_flips);
+    CHECK(n_flips == 32, "%ld flips tried", n_flips);
     free(b);
   }
-  /* Consistent HDF5, inconsistent ratings: each refused by name. */
+  /* A flip in the second of three blocks names that block. */
+  {
+    long size;
+    unsigned char *b;
+    hid_t h5, ds;
+    long addr;
+    path_in(q, sizeof q, "big.h5");
+    b = slurp(q, &size);
+    h5 = H5Fopen(q, H5F_ACC_RDONLY, H5P_DEFAULT);
+    ds = H5Dopen2(h5, "user_index", H5P_DEFAULT);
+    addr = (long)H5Dget_offset(ds);
+    H5Dclose(ds);
+    H5Fclose(h5);
+    b[addr + (1 << 20) + 12345] ^= 1;
+    path_in(q, sizeof q, "flip.h5");
+    spill(q, b, size);
+    free(b);
+    h5_fail(q, CLEARN_EFORMAT, "dataset 'user_index' is corrupt: bytes 1048576 to 2097151 "
+            "do not match their checksum");
+  }
+  /* Consistent HDF5 and checksums, inconsistent ratings: each refused by
+   * name. */
   {
     static const struct {
       const char *dset;
@@ -1031,6 +1249,15 @@ static void test_hdf5(void) {
         {"item_index", 1, 100, -1, "dataset 'item_index': item_index[100] = -1 is out of range [0, 300)"},
         {"rating", 2, 19999, NAN, "dataset 'rating': rating[19999] = nan is not finite"},
         {"rating", 2, 0, INFINITY, "dataset 'rating': rating[0] = inf is not finite"},
+        {"item_indptr", 0, 0, 2, "dataset 'item_indptr': item_indptr[0] = 2, must be 0"},
+        {"item_indptr", 0, 300, 5, "dataset 'item_indptr': item_indptr[300] = 5 after "},
+        {"user_index", 1, 7, 500, "dataset 'user_index': user_index[7] = 500 is out of range [0, 500)"},
+        {"item_rating", 2, 4, -NAN, "dataset 'item_rating': item_rating[4] = "},
+        /* one copy changed, the other not: structurally fine */
+        {"rating", 2, 10, 99.5, "datasets 'item_indptr', 'user_index', 'item_rating' (by item) "
+                                "do not hold the same ratings as 'indptr', 'item_index', 'rating' (by user)"},
+        {"item_rating", 2, 10, 0.25, "datasets 'item_indptr', 'user_index', 'item_rating' (by item) "
+                                     "do not hold the same"},
     };
     for (size_t k = 0; k < sizeof cases / sizeof cases[0]; k++) {
       int64_t i64 = (int64_t)cases[k].value;
@@ -1048,6 +1275,27 @@ static void test_hdf5(void) {
       CHECK(strncmp(clearn_last_error(), msg, strlen(msg)) == 0,
             "message \"%s\" does not start \"%s\"", clearn_last_error(), msg);
     }
+  }
+  /* The same rating changed in both copies: a consistent file, loaded
+   * with the new value. */
+  {
+    const clearn_csr *bu = clearn_ratings_by_user(g), *bi = clearn_ratings_by_item(g);
+    int32_t item = clearn_csr_indices(bu)[0]; /* user 0's first item */
+    int64_t at = clearn_csr_indptr(bi)[item]; /* user 0 comes first there */
+    float v = 0.125f;
+    path_in(q, sizeof q, "edit.h5");
+    copy_file(p, q, -1);
+    poke(q, "rating", H5T_NATIVE_FLOAT, 0, &v);
+    poke(q, "item_rating", H5T_NATIVE_FLOAT, at, &v);
+    CHECK(clearn_csr_indices(bi)[at] == 0, "user 0 first in item %d", item);
+    CHECK_OK(clearn_ratings_load(q, &r));
+    if (r) {
+      CHECK(((const float *)clearn_csr_values(clearn_ratings_by_user(r)))[0] == v,
+            "changed rating loaded");
+      check_invariants(r, "both copies changed");
+    }
+    clearn_ratings_free(r);
+    r = NULL;
   }
   /* A row whose items are not ascending. */
   {
@@ -1070,10 +1318,10 @@ static void test_hdf5(void) {
     set_attr_str(q, "format", "clearn.model");
     h5_fail(q, CLEARN_EFORMAT, "not a clearn ratings file (no format=\"clearn.ratings\" attribute)");
     copy_file(p, q, -1);
-    v = 2;
+    v = 3;
     set_attr(q, "schema_version", H5T_NATIVE_INT64, &v);
-    h5_fail(q, CLEARN_EVERSION, "schema version 2 is not supported by clearn "
-            CLEARN_VERSION_STRING " (reads versions 1 to 1)");
+    h5_fail(q, CLEARN_EVERSION, "schema version 3 is not supported by clearn "
+            CLEARN_VERSION_STRING " (reads versions 1 to 2)");
     copy_file(p, q, -1);
     v = 0;
     set_attr(q, "schema_version", H5T_NATIVE_INT64, &v);
@@ -1100,6 +1348,78 @@ static void test_hdf5(void) {
       H5Fclose(f);
     }
     h5_fail(q, CLEARN_EFORMAT, "dataset 'rating' is missing or unreadable");
+    copy_file(p, q, -1);
+    {
+      hid_t f = H5Fopen(q, H5F_ACC_RDWR, H5P_DEFAULT), d = H5Dopen2(f, "user_index", H5P_DEFAULT);
+      H5Adelete(d, "checksum");
+      H5Dclose(d);
+      H5Fclose(f);
+    }
+    h5_fail(q, CLEARN_EFORMAT, "dataset 'user_index' has no checksum (schema 2 needs a "
+            "'checksum' attribute or HDF5's Fletcher-32 filter)");
+    copy_file(p, q, -1);
+    {
+      hid_t f = H5Fopen(q, H5F_ACC_RDWR, H5P_DEFAULT), d = H5Dopen2(f, "rating", H5P_DEFAULT), s, a;
+      int64_t bad = 100;
+      H5Adelete(d, "checksum_block");
+      s = H5Screate(H5S_SCALAR);
+      a = H5Acreate2(d, "checksum_block", H5T_NATIVE_INT64, s, H5P_DEFAULT, H5P_DEFAULT);
+      H5Awrite(a, H5T_NATIVE_INT64, &bad);
+      H5Aclose(a);
+      H5Sclose(s);
+      H5Dclose(d);
+      H5Fclose(f);
+    }
+    h5_fail(q, CLEARN_EFORMAT, "dataset 'rating': attribute 'checksum_block' = 100 is not a "
+            "positive multiple of 64 up to 2^40");
+  }
+
+  /* Schema 1 files (by-user copy only, Fletcher-32 chunks) still load,
+   * whole and in parts, and HDF5's checksums still guard them. */
+  {
+    clearn_ratings *x = NULL;
+    long size, n_flips = 0;
+    unsigned char *b;
+    hid_t h5;
+    path_in(q, sizeof q, "v1.h5");
+    save_v1(g, q);
+    CHECK_OK(clearn_ratings_load(q, &x));
+    if (x) expect_same(g, x, "schema 1 file");
+    clearn_ratings_free(x);
+    b = slurp(q, &size);
+    h5 = H5Fopen(q, H5F_ACC_RDONLY, H5P_DEFAULT);
+    path_in(p, sizeof p, "v1flip.h5");
+    for (int d = 0; d < 5; d++) {
+      hid_t ds = H5Dopen2(h5, v2_names[d], H5P_DEFAULT), sp = H5Dget_space(ds);
+      hsize_t nch = 0;
+      H5Dget_num_chunks(ds, sp, &nch);
+      CHECK(nch >= 1, "%s is chunked", v2_names[d]);
+      for (hsize_t c = 0; c < nch; c++) {
+        hsize_t off[2], csize = 0;
+        haddr_t addr = 0;
+        unsigned mask = 0;
+        H5Dget_chunk_info(ds, sp, c, off, &mask, &addr, &csize);
+        const long at[] = {0, (long)csize / 3, (long)csize - 1};
+        for (int j = 0; j < 3; j++) {
+          long pos = (long)addr + at[j];
+          clearn_ratings *y = (clearn_ratings *)&g_dir;
+          b[pos] ^= 0x5a;
+          spill(p, b, size);
+          b[pos] ^= 0x5a;
+          CHECK_RC(clearn_ratings_load(p, &y), CLEARN_EFORMAT);
+          CHECK(y == NULL, "out NULL");
+          snprintf(msg, sizeof msg, "load '%s': dataset '%s' cannot be read "
+                   "(corrupt or truncated: checksum or I/O failure)", p, v2_names[d]);
+          CHECK_STR(clearn_last_error(), msg);
+          n_flips++;
+        }
+      }
+      H5Sclose(sp);
+      H5Dclose(ds);
+    }
+    H5Fclose(h5);
+    CHECK(n_flips >= 15, "%ld flips tried", n_flips);
+    free(b);
   }
   clearn_ratings_free(g);
   clearn_ratings_free(e);
@@ -1300,50 +1620,66 @@ static void test_part(void) {
     snprintf(msg, sizeof msg, "load_part '%s': dataset 'indptr': indptr[", q);
     part_fail(q, 0, 2, CLEARN_EFORMAT, msg);
   }
-  /* Corrupt bytes in the last stored block of 'rating' of a file with
-   * several blocks: the last part fails cleanly, the first never reads
-   * them. */
-  {
-    FILE *f;
-    long size;
+  /* Corrupt bytes in the last checksum block of 'rating' of a file with
+   * three: the last part fails cleanly, naming the block; the first never
+   * reads it.  The same damage in a schema 1 file (Fletcher-32 chunks). */
+  for (int v1 = 0; v1 < 2; v1++) {
+    long size, addr, n;
     unsigned char *b;
-    haddr_t addr = 0;
-    hsize_t csize = 0;
     hid_t h5, ds;
     clearn_ratings *r = NULL, *big = NULL;
     CHECK_OK(clearn_ratings_generate(6000, 2000, 700000, 3, 3, 0.5, 2, 12, &big));
     path_in(p, sizeof p, "part_big.h5");
-    CHECK_OK(clearn_ratings_save(big, p));
+    if (v1)
+      save_v1(big, p);
+    else
+      CHECK_OK(clearn_ratings_save(big, p));
     clearn_ratings_free(big);
     h5 = H5Fopen(p, H5F_ACC_RDONLY, H5P_DEFAULT);
     ds = H5Dopen2(h5, "rating", H5P_DEFAULT);
-    {
+    if (v1) {
       hid_t sp = H5Dget_space(ds);
-      hsize_t nch = 0, off[2];
+      hsize_t nch = 0, off[2], csize = 0;
+      haddr_t a = 0;
       unsigned mask = 0;
       H5Dget_num_chunks(ds, sp, &nch);
-      H5Dget_chunk_info(ds, sp, nch - 1, off, &mask, &addr, &csize);
+      H5Dget_chunk_info(ds, sp, nch - 1, off, &mask, &a, &csize);
       H5Sclose(sp);
+      addr = (long)a;
+      n = (long)csize;
+    } else {
+      addr = (long)H5Dget_offset(ds);
+      n = (long)H5Dget_storage_size(ds);
     }
     H5Dclose(ds);
     H5Fclose(h5);
-    f = fopen(p, "rb");
-    fseek(f, 0, SEEK_END);
-    size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    b = malloc(size);
-    CHECK(fread(b, 1, size, f) == (size_t)size, "read %s", p);
-    fclose(f);
-    b[addr + csize / 2] ^= 0x10;
+    b = slurp(p, &size);
+    b[addr + n - 100] ^= 0x10;
     path_in(q, sizeof q, "part_flip.h5");
-    f = fopen(q, "wb");
-    fwrite(b, 1, size, f);
-    fclose(f);
+    spill(q, b, size);
     free(b);
-    snprintf(msg, sizeof msg, "load_part '%s': dataset 'rating'", q);
+    if (v1)
+      snprintf(msg, sizeof msg, "load_part '%s': dataset 'rating' cannot be read (corrupt "
+               "or truncated: checksum or I/O failure)", q);
+    else
+      snprintf(msg, sizeof msg, "load_part '%s': dataset 'rating' is corrupt: bytes 2097152 "
+               "to 2799999 do not match their checksum", q);
     part_fail(q, 4, 5, CLEARN_EFORMAT, msg);
+    CHECK_STR(clearn_last_error(), msg);
     CHECK_OK(clearn_ratings_load_part(q, 0, 5, &r));
     clearn_ratings_free(r);
+    r = NULL;
+    /* and whole loads fail */
+    snprintf(msg, sizeof msg, "load '%s': dataset 'rating'", q);
+    CHECK_RC(clearn_ratings_load(q, &r), CLEARN_EFORMAT);
+    CHECK(strncmp(clearn_last_error(), msg, strlen(msg)) == 0, "%s", clearn_last_error());
+    /* a schema 1 file's parts are its whole load's */
+    if (v1) {
+      clearn_ratings *whole = NULL;
+      CHECK_OK(clearn_ratings_load(p, &whole));
+      if (whole) check_parts(p, whole, 3);
+      clearn_ratings_free(whole);
+    }
   }
   clearn_ratings_free(g);
   clearn_ratings_free(all);
@@ -1732,41 +2068,97 @@ static double weighted_sum(const clearn_ratings *r) {
 }
 
 static void test_h5py(void) {
+  /* argv: clearn's file, its weighted sum, a schema 2 file to write, a
+   * schema 1 file to write, where to write their sum. */
   static const char *script =
       "import sys, h5py, numpy as np\n"
+      "K = np.array([0x9E3779B97F4A7C15, 0xC2B2AE3D27D4EB4F, 0x165667B19E3779F9,\n"
+      "              0x85EBCA77C2B2AE63, 0x27D4EB2F165667C5, 0xFF51AFD7ED558CCD,\n"
+      "              0xC4CEB9FE1A85EC53, 0x94D049BB133111EB], dtype=np.uint64)\n"
+      "M = (1 << 64) - 1\n"
+      "def block_checksum(buf):\n"
+      "    n = len(buf); pad = -n % 64\n"
+      "    w = np.frombuffer(buf + b'\\0' * pad, dtype='<u8').reshape(-1, 8)\n"
+      "    d = w ^ K\n"
+      "    t = (d & np.uint64(0xFFFFFFFF)) * (d >> np.uint64(32)) + w\n"
+      "    run = np.cumsum(t, axis=0, dtype=np.uint64)\n"
+      "    a = run[-1] if len(run) else np.zeros(8, np.uint64)\n"
+      "    b = run.sum(axis=0, dtype=np.uint64)\n"
+      "    h = n\n"
+      "    for j in range(8):\n"
+      "        h = ((h ^ int(a[j])) * 0x100000001B3) & M\n"
+      "        h = ((h ^ int(b[j])) * 0x100000001B3) & M\n"
+      "    return h\n"
+      "def checksums(values, block=1 << 20):\n"
+      "    raw = values.tobytes()\n"
+      "    return np.array([block_checksum(raw[k:k + block])\n"
+      "                     for k in range(0, max(len(raw), 1), block)], dtype=np.uint64)\n"
       "s = lambda v: v.decode() if isinstance(v, bytes) else v\n"
       "with h5py.File(sys.argv[1], 'r') as f:\n"
       "    a = f.attrs\n"
-      "    assert s(a['format']) == 'clearn.ratings' and int(a['schema_version']) == 1\n"
+      "    assert s(a['format']) == 'clearn.ratings' and int(a['schema_version']) == 2\n"
+      "    for name in ['user_ids', 'item_ids', 'indptr', 'item_index', 'rating',\n"
+      "                 'item_indptr', 'user_index', 'item_rating']:\n"
+      "        d = f[name]\n"
+      "        assert d.chunks is None and not d.fletcher32, name\n"
+      "        assert int(d.attrs['checksum_block']) == 1 << 20\n"
+      "        assert np.array_equal(d.attrs['checksum'], checksums(d[:, 0])), name\n"
       "    u = f['user_ids'][:, 0]; i = f['item_ids'][:, 0]; p = f['indptr'][:, 0]\n"
       "    ix = f['item_index'][:, 0]; r = f['rating'][:, 0]\n"
-      "    assert f['rating'].fletcher32 and f['rating'].dtype == np.float32\n"
-      "    assert f['item_index'].dtype == np.int32 and u.dtype == np.int64\n"
-      "    assert int(a['nnz']) == len(r) == p[-1] and int(a['n_users']) == len(u)\n"
+      "    assert f['rating'].dtype == np.float32 and f['item_index'].dtype == np.int32\n"
+      "    assert u.dtype == np.int64 and int(a['nnz']) == len(r) == p[-1]\n"
       "    rows = np.repeat(np.arange(len(u)), np.diff(p))\n"
       "    got = float(np.sum(r.astype(np.float64) * (u[rows] + 2.0 * i[ix])))\n"
       "    assert abs(got - float(sys.argv[2])) <= 1e-9 * abs(got), (got, sys.argv[2])\n"
-      "# A file written by another program: wider types, h5py's own strings.\n"
+      "    q = f['item_indptr'][:, 0]; ux = f['user_index'][:, 0]; ir = f['item_rating'][:, 0]\n"
+      "    cols = np.repeat(np.arange(len(i)), np.diff(q))\n"
+      "    got = float(np.sum(ir.astype(np.float64) * (u[ux] + 2.0 * i[cols])))\n"
+      "    assert abs(got - float(sys.argv[2])) <= 1e-9 * abs(got), (got, sys.argv[2])\n"
+      "# Files written by another program: other storage types, h5py's own strings.\n"
       "rng = np.random.default_rng(1)\n"
       "mask = rng.random((40, 30)) < 0.3\n"
       "vals = np.round(rng.random((40, 30)) * 10) / 2\n"
       "users = np.arange(40) * 11 - 200; items = np.arange(30) * 3 + 1\n"
       "indptr = np.concatenate([[0], np.cumsum(mask.sum(1))])\n"
       "col = lambda x: np.asarray(x).reshape(-1, 1)\n"
-      "with h5py.File(sys.argv[3], 'w') as f:\n"
+      "rows, cols = np.nonzero(mask)\n"
+      "ci, ri = np.nonzero(mask.T)\n"
+      "item_indptr = np.concatenate([[0], np.cumsum(mask.sum(0))])\n"
+      "def attrs(f, version):\n"
       "    f.attrs['format'] = 'clearn.ratings'\n"
-      "    f.attrs['schema_version'] = np.int64(1)\n"
+      "    f.attrs['schema_version'] = np.int64(version)\n"
       "    f.attrs['n_users'] = np.int64(40); f.attrs['n_items'] = np.int64(30)\n"
       "    f.attrs['nnz'] = np.int64(mask.sum()); f.attrs['source'] = 'h5py'\n"
+      "with h5py.File(sys.argv[3], 'w') as f:\n"
+      "    attrs(f, 2)\n"
+      "    # (canonical type, stored type, values, how): checksums are over the\n"
+      "    # canonical type's bytes, whatever the stored type\n"
+      "    for name, t, st, v, how in [\n"
+      "            ('user_ids', np.int64, np.int64, users, 'sum'),\n"
+      "            ('item_ids', np.int64, np.int64, items, 'fletcher'),\n"
+      "            ('indptr', np.int64, np.int32, indptr, 'sum'),\n"
+      "            ('item_index', np.int32, np.int64, cols, 'sum'),\n"
+      "            ('rating', np.float32, np.float64, vals[mask], 'sum'),\n"
+      "            ('item_indptr', np.int64, np.int64, item_indptr, 'sum'),\n"
+      "            ('user_index', np.int32, np.int32, ri, 'chunked-sum'),\n"
+      "            ('item_rating', np.float32, np.float32, vals.T[mask.T], 'sum')]:\n"
+      "        v = np.asarray(v).astype(t)\n"
+      "        d = f.create_dataset(name, data=col(v).astype(st),\n"
+      "                             chunks=True if how != 'sum' else None,\n"
+      "                             fletcher32=how == 'fletcher')\n"
+      "        if how != 'fletcher':\n"
+      "            d.attrs['checksum_block'] = np.int64(1 << 20)\n"
+      "            d.attrs['checksum'] = checksums(v)\n"
+      "with h5py.File(sys.argv[4], 'w') as f:\n"
+      "    attrs(f, 1)\n"
       "    f.create_dataset('user_ids', data=col(users), chunks=True, fletcher32=True)\n"
       "    f.create_dataset('item_ids', data=col(items), compression='gzip')\n"
       "    f.create_dataset('indptr', data=col(indptr).astype(np.int32))\n"
-      "    f.create_dataset('item_index', data=col(np.nonzero(mask)[1]).astype(np.int64))\n"
+      "    f.create_dataset('item_index', data=col(cols).astype(np.int64))\n"
       "    f.create_dataset('rating', data=col(vals[mask]), chunks=True, fletcher32=True)\n"
-      "rows, cols = np.nonzero(mask)\n"
-      "open(sys.argv[4], 'w').write(repr(float(np.sum(vals[mask] * (users[rows] + 2.0 * items[cols])))))\n";
-  char p[512], py[512], foreign[512], sum_path[512], cmd[2400];
-  clearn_ratings *r = NULL, *f = NULL;
+      "open(sys.argv[5], 'w').write(repr(float(np.sum(vals[mask] * (users[rows] + 2.0 * items[cols])))))\n";
+  char p[512], py[512], foreign[2][512], sum_path[512], cmd[3000];
+  clearn_ratings *r = NULL;
   FILE *fp;
   double want = 0;
   if (access("/usr/bin/python3", X_OK) != 0 ||
@@ -1780,26 +2172,30 @@ static void test_h5py(void) {
   fp = fopen(path_in(py, sizeof py, "h5py_check.py"), "w");
   fputs(script, fp);
   fclose(fp);
-  path_in(foreign, sizeof foreign, "from_h5py.h5");
+  path_in(foreign[0], sizeof foreign[0], "from_h5py.h5");
+  path_in(foreign[1], sizeof foreign[1], "from_h5py_v1.h5");
   path_in(sum_path, sizeof sum_path, "from_h5py.sum");
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' %.17g '%s' '%s'", py,
-           p, weighted_sum(r), foreign, sum_path);
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' %.17g '%s' '%s' '%s'", py,
+           p, weighted_sum(r), foreign[0], foreign[1], sum_path);
   fflush(NULL);
   CHECK(system(cmd) == 0, "h5py check failed: %s", cmd);
   fp = fopen(sum_path, "r");
   CHECK(fp && fscanf(fp, "%lf", &want) == 1, "h5py wrote its sum");
   if (fp) fclose(fp);
-  CHECK_OK(clearn_ratings_load(foreign, &f));
-  if (f) {
-    CHECK_CLOSE(weighted_sum(f), want, 1e-12, 0);
-    CHECK(clearn_ratings_n_users(f) == 40 && clearn_ratings_user_ids(f)[0] == -200,
-          "foreign file: users");
-    check_invariants(f, "file written by h5py");
-    /* Part reads convert types and decompress slices the same way. */
-    check_parts(foreign, f, 3);
+  for (int v = 0; v < 2; v++) {
+    clearn_ratings *f = NULL;
+    CHECK_OK(clearn_ratings_load(foreign[v], &f));
+    if (f) {
+      CHECK_CLOSE(weighted_sum(f), want, 1e-12, 0);
+      CHECK(clearn_ratings_n_users(f) == 40 && clearn_ratings_user_ids(f)[0] == -200,
+            "foreign file: users");
+      check_invariants(f, v ? "schema 1 file written by h5py" : "file written by h5py");
+      /* Part reads convert types and decompress slices the same way. */
+      check_parts(foreign[v], f, 3);
+    }
+    clearn_ratings_free(f);
   }
   clearn_ratings_free(r);
-  clearn_ratings_free(f);
 }
 
 static void remove_dir(void) {
