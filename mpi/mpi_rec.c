@@ -303,44 +303,58 @@ done:
   return rc;
 }
 
-/* CSR of n_rows local rows (row = key(t) - base) with columns col(t)
- * ascending from triples in arrival order: a stable counting sort by
- * column (n_cols buckets), then a stable one by row. */
+/* Stable insertion of a row's (column, value) pairs into column order;
+ * rows arrive sorted from each source rank, so this only runs when one
+ * row's ratings come from several ranks (arbitrary shares). */
+static void sort_row(int32_t *idx, float *val, int64_t n) {
+  int64_t a, b;
+  for (a = 1; a < n; a++) {
+    int32_t c = idx[a];
+    float v = val[a];
+    for (b = a; b > 0 && idx[b - 1] > c; b--) {
+      idx[b] = idx[b - 1];
+      val[b] = val[b - 1];
+    }
+    idx[b] = c;
+    val[b] = v;
+  }
+}
+
+/* CSR of n_rows local rows (row = u or i of a triple, minus base) with
+ * the other index as column, ascending within a row and repeated pairs in
+ * arrival order: a stable counting sort by row, then any row that is not
+ * yet in column order (ratings of one row from several ranks) sorted
+ * stably. */
 static int build_csr(const trip *t, int64_t n, int by_user, int64_t base,
-                     int64_t n_rows, int64_t n_cols, int64_t **ptr_out,
-                     int32_t **idx_out, float **val_out) {
-  int64_t *cc = calloc((size_t)n_cols + 1, sizeof(int64_t));
+                     int64_t n_rows, int64_t **ptr_out, int32_t **idx_out,
+                     float **val_out) {
   int64_t *ptr = calloc((size_t)n_rows + 1, sizeof(int64_t));
   int64_t *fill = malloc(((size_t)n_rows + 1) * sizeof(int64_t));
-  trip *tmp = malloc((size_t)(n > 0 ? n : 1) * sizeof(trip));
   int32_t *idx = malloc((size_t)(n > 0 ? n : 1) * sizeof(int32_t));
   float *val = malloc((size_t)(n > 0 ? n : 1) * sizeof(float));
   int64_t q, j;
-  if (!cc || !ptr || !fill || !tmp || !idx || !val) {
-    free(cc);
+  if (!ptr || !fill || !idx || !val) {
     free(ptr);
     free(fill);
-    free(tmp);
     free(idx);
     free(val);
     return clearn__err(CLEARN_ENOMEM, "MPI: out of memory sorting ratings");
   }
-  /* by column */
-  for (q = 0; q < n; q++) cc[(by_user ? t[q].i : t[q].u) + 1]++;
-  for (j = 0; j < n_cols; j++) cc[j + 1] += cc[j];
-  for (q = 0; q < n; q++) tmp[cc[by_user ? t[q].i : t[q].u]++] = t[q];
-  /* then by row, stable */
-  for (q = 0; q < n; q++) ptr[(by_user ? tmp[q].u : tmp[q].i) - base + 1]++;
+  for (q = 0; q < n; q++) ptr[(by_user ? t[q].u : t[q].i) - base + 1]++;
   for (j = 0; j < n_rows; j++) ptr[j + 1] += ptr[j];
   memcpy(fill, ptr, ((size_t)n_rows + 1) * sizeof(int64_t));
   for (q = 0; q < n; q++) {
-    int64_t at = fill[(by_user ? tmp[q].u : tmp[q].i) - base]++;
-    idx[at] = by_user ? tmp[q].i : tmp[q].u;
-    val[at] = tmp[q].v;
+    int64_t at = fill[(by_user ? t[q].u : t[q].i) - base]++;
+    idx[at] = by_user ? t[q].i : t[q].u;
+    val[at] = t[q].v;
   }
-  free(cc);
+  for (j = 0; j < n_rows; j++)
+    for (q = ptr[j] + 1; q < ptr[j + 1]; q++)
+      if (idx[q] < idx[q - 1]) {
+        sort_row(idx + ptr[j], val + ptr[j], ptr[j + 1] - ptr[j]);
+        break;
+      }
   free(fill);
-  free(tmp);
   *ptr_out = ptr;
   *idx_out = idx;
   *val_out = val;
@@ -441,36 +455,45 @@ static int shard_train(clearn__mpi_ctx *c, const clearn_ratings *r,
     }
   }
   rc = exchange(c, send, scount, sizeof(trip), &recv, &n_recv);
+  /* the by-item triples are made again from the share below: holding
+   * `send` through the rest would raise the peak by 12 bytes a rating */
+  free(send);
+  send = NULL;
   if (rc == CLEARN_OK)
     rc = build_csr(recv, n_recv, 1, d->user_off[c->rank],
-                   d->user_off[c->rank + 1] - d->user_off[c->rank],
-                   d->sh.n_items, &d->u_ptr, &d->u_idx, &d->u_val);
+                   d->user_off[c->rank + 1] - d->user_off[c->rank], &d->u_ptr,
+                   &d->u_idx, &d->u_val);
   free(recv);
   recv = NULL;
   if ((rc = clearn__mpi_agree(c, rc)) != CLEARN_OK) goto done;
 
-  /* by item: the same triples grouped by the owner of their item, in the
-   * local by-user order (so a repeated pair keeps its order) */
+  /* by item: the triples grouped by the owner of their item, each group
+   * in the local by-user order (so a repeated pair keeps its order) */
   memset(scount, 0, (size_t)c->size * sizeof *scount);
-  for (q = 0; q < nnz_l; q++) scount[owner(d->item_off, c->size, send[q].i)]++;
-  {
-    trip *sorted = malloc((size_t)(nnz_l > 0 ? nnz_l : 1) * sizeof *sorted);
-    if (sorted == NULL) rc = clearn__err(CLEARN_ENOMEM, "MPI: out of memory");
-    if ((rc = clearn__mpi_agree(c, rc)) != CLEARN_OK) {
-      free(sorted);
-      goto done;
+  for (q = 0; q < nnz_l; q++)
+    scount[owner(d->item_off, c->size, irow[r->u_idx[q]])]++;
+  send = malloc((size_t)(nnz_l > 0 ? nnz_l : 1) * sizeof *send);
+  if (send == NULL) rc = clearn__err(CLEARN_ENOMEM, "MPI: out of memory");
+  if ((rc = clearn__mpi_agree(c, rc)) != CLEARN_OK) goto done;
+  fill[0] = 0;
+  for (p = 0; p < c->size; p++) fill[p + 1] = fill[p] + scount[p];
+  for (u = 0; u < nu_l; u++) {
+    int64_t k;
+    for (k = r->u_ptr[u]; k < r->u_ptr[u + 1]; k++) {
+      int32_t it = (int32_t)irow[r->u_idx[k]];
+      trip *o = &send[fill[owner(d->item_off, c->size, it)]++];
+      o->u = (int32_t)urow[u];
+      o->i = it;
+      o->v = r->u_val[k];
     }
-    fill[0] = 0;
-    for (p = 0; p < c->size; p++) fill[p + 1] = fill[p] + scount[p];
-    for (q = 0; q < nnz_l; q++)
-      sorted[fill[owner(d->item_off, c->size, send[q].i)]++] = send[q];
-    rc = exchange(c, sorted, scount, sizeof(trip), &recv, &n_recv);
-    free(sorted);
   }
+  rc = exchange(c, send, scount, sizeof(trip), &recv, &n_recv);
+  free(send);
+  send = NULL;
   if (rc == CLEARN_OK)
     rc = build_csr(recv, n_recv, 0, d->item_off[c->rank],
-                   d->item_off[c->rank + 1] - d->item_off[c->rank],
-                   d->sh.n_users, &d->i_ptr, &d->i_idx, &d->i_val);
+                   d->item_off[c->rank + 1] - d->item_off[c->rank], &d->i_ptr,
+                   &d->i_idx, &d->i_val);
   free(recv);
   rc = clearn__mpi_agree(c, rc);
   if (rc == CLEARN_OK) {
