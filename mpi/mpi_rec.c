@@ -650,10 +650,12 @@ static int fit_dist(clearn_estimator *est, MPI_Comm comm,
   clearn__exchange ex;
   clearn__ckpt_file cf;
   clearn__checkpoint ck;
+  clearn__serial_shard ss;
   void *model = NULL;
   long long v[3], hi[3];
-  int rc, mrc;
+  int rc, mrc, one = 0;
   memset(&d, 0, sizeof d);
+  memset(&ss, 0, sizeof ss);
   xc.counts = xc.displs = NULL;
   if ((rc = clearn__mpi_open(&c, comm)) != CLEARN_OK)
     return est ? clearn__est_fail(est, rc) : rc;
@@ -673,7 +675,18 @@ static int fit_dist(clearn_estimator *est, MPI_Comm comm,
                      "model (load a checkpoint)",
                      est->type->name);
   if ((rc = clearn__mpi_agree(&c, rc)) != CLEARN_OK) goto cleanup;
-  if ((rc = build_shard(&c, train, valid, &d)) != CLEARN_OK) goto cleanup;
+  if (c.size == 1) {
+    /* one rank: the serial shard, views of the caller's CSRs (no copy) */
+    if (train == NULL || train->nnz == 0)
+      rc = clearn__err(CLEARN_ESHAPE, "training ratings are empty on every "
+                                      "rank");
+    else
+      rc = clearn__shard_serial(train, valid, &ss);
+    if (rc != CLEARN_OK) goto cleanup;
+    one = 1;
+  } else if ((rc = build_shard(&c, train, valid, &d)) != CLEARN_OK) {
+    goto cleanup;
+  }
   xc.c = &c;
   xc.counts = malloc((size_t)c.size * sizeof(int));
   xc.displs = malloc((size_t)c.size * sizeof(int));
@@ -707,7 +720,8 @@ static int fit_dist(clearn_estimator *est, MPI_Comm comm,
                        est->type->name);
     if (rc != CLEARN_OK) goto cleanup;
   }
-  rc = est->type->rec->fit(est->params, &d.sh, &ex, &est->progress,
+  rc = est->type->rec->fit(est->params, one ? &ss.sh : &d.sh, &ex,
+                           &est->progress,
                            resume ? est->model : NULL,
                            est->ckpt_path ? &ck : NULL, &model);
   /* Agree on the outcome before installing anything (see mpi_fit.c). */
@@ -729,6 +743,7 @@ cleanup:
   free(xc.counts);
   free(xc.displs);
   dshard_free(&d);
+  clearn__shard_serial_free(&ss);
   clearn__mpi_close(&c);
   return est ? clearn__est_fail(est, rc) : rc;
 }

@@ -421,6 +421,18 @@ typedef struct clearn__ckpt_file {
 } clearn__ckpt_file;
 CLEARN__SHARED int clearn__ckpt_write(void *ctx, const void *model,
                                       int64_t n_iter);
+/* The one-participant shard of train and validation: views of the CSRs
+ * (no copy), plus validation rows mapped to the training rows (-1:
+ * unseen), which _free releases.  va may be NULL. */
+typedef struct clearn__serial_shard {
+  clearn__rshard sh;
+  int64_t user_off[2], item_off[2], nnz_off[2], va_off[2];
+  int64_t *va_urow, *va_irow;
+} clearn__serial_shard;
+CLEARN__SHARED int clearn__shard_serial(const clearn_ratings *tr,
+                                        const clearn_ratings *va,
+                                        clearn__serial_shard *s);
+CLEARN__SHARED void clearn__shard_serial_free(clearn__serial_shard *s);
 
 /* Record the thread's current message on the handle and return code. */
 CLEARN__SHARED int clearn__est_fail(const clearn_estimator *est, int code);

@@ -87,16 +87,8 @@ int clearn__ckpt_write(void *ctx, const void *model, int64_t n_iter) {
   return rc;
 }
 
-/* The one-participant shard of train and validation: views of the CSRs,
- * plus validation rows mapped to the training rows (-1: unseen). */
-typedef struct {
-  clearn__rshard sh;
-  int64_t user_off[2], item_off[2], nnz_off[2], va_off[2];
-  int64_t *va_urow, *va_irow;
-} serial_shard;
-
-static int shard_serial(const clearn_ratings *tr, const clearn_ratings *va,
-                        serial_shard *s) {
+int clearn__shard_serial(const clearn_ratings *tr, const clearn_ratings *va,
+                         clearn__serial_shard *s) {
   int64_t u, q;
   memset(s, 0, sizeof *s);
   s->sh.n_users = tr->n_users;
@@ -142,12 +134,18 @@ static int shard_serial(const clearn_ratings *tr, const clearn_ratings *va,
   return CLEARN_OK;
 }
 
+void clearn__shard_serial_free(clearn__serial_shard *s) {
+  free(s->va_urow);
+  free(s->va_irow);
+  s->va_urow = s->va_irow = NULL;
+}
+
 static int fit_or_resume(clearn_estimator *est, const clearn_ratings *train,
                          const clearn_ratings *validation, int resume,
                          const char *call) {
   const clearn__recommender_ops *ops;
   void *model = NULL;
-  serial_shard s;
+  clearn__serial_shard s;
   clearn__ckpt_file cf;
   clearn__checkpoint ck;
   int rc = rec_ops(est, &ops, call);
@@ -163,7 +161,7 @@ static int fit_or_resume(clearn_estimator *est, const clearn_ratings *train,
                          est->type->name));
   if (est->type->check && (rc = est->type->check(est->params)) != CLEARN_OK)
     return clearn__est_fail(est, rc);
-  if ((rc = shard_serial(train, validation, &s)) != CLEARN_OK)
+  if ((rc = clearn__shard_serial(train, validation, &s)) != CLEARN_OK)
     return clearn__est_fail(est, rc);
   cf.est = est;
   cf.path = est->ckpt_path;
@@ -174,8 +172,7 @@ static int fit_or_resume(clearn_estimator *est, const clearn_ratings *train,
   rc = ops->fit(est->params, &s.sh, NULL, &est->progress,
                 resume ? est->model : NULL, est->ckpt_path ? &ck : NULL,
                 &model);
-  free(s.va_urow);
-  free(s.va_irow);
+  clearn__shard_serial_free(&s);
   if (model != NULL) clearn__est_set_model(est, model);
   return clearn__est_fail(est, rc);
 }
