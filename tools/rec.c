@@ -258,6 +258,10 @@ int cli_train_ratings(clearn_estimator *est, int argc, char **argv) {
   }
   if (resume && ckdir == NULL)
     return cli_usage("train: --resume needs --checkpoint DIR");
+  /* Held-out ratings of users or items the training part lacks are left
+   * out of the test metrics unless --cold_start says otherwise (Spark users
+   * set coldStartStrategy="drop" for evaluation alike). */
+  clearn_estimator_set_param_string(est, "cold_start", "drop");
   if ((rc = apply_params(est, argc, argv)) != CLEARN_OK)
     return cli_fail(rc, "train");
   if (ckdir) {
