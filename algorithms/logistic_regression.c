@@ -702,4 +702,6 @@ const clearn__estimator_ext clearn__logistic_regression_ext = {
     0,
     NULL,
     NULL,
+    NULL, /* no warm start */
+    NULL, /* no path */
 };

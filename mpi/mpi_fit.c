@@ -124,8 +124,8 @@ int clearn_mpi_estimator_fit(clearn_estimator *est, MPI_Comm comm,
   }
   if (est->type->check && (rc = est->type->check(est->params)) != CLEARN_OK)
     goto cleanup;
-  rc = est->type->fit(est->params, X_local, y_local,
-                      ones ? ones : sample_weight, &red, &model);
+  rc = clearn__type_fit(est, X_local, y_local, ones ? ones : sample_weight,
+                        &red, &model);
   /* A rank can still fail after the last sum (e.g. allocating the model):
    * agree on the outcome before installing anything. */
   v[0] = rc;

@@ -9,6 +9,7 @@
  * Keeping params and model apart is what makes that rule cheap: fit builds
  * a complete new model and only then replaces the old one.
  */
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -141,6 +142,38 @@ int clearn__validate_xy(const char *who, const clearn_matrix *X,
   return CLEARN_OK;
 }
 
+/* A transformer's fit without y: X and the weights only. */
+static int validate_x(const char *who, const clearn_matrix *X,
+                      const clearn_matrix *w) {
+  int rc;
+  int64_t i;
+  if ((rc = clearn__check_f64(X, who, "X", -1, -1)) != CLEARN_OK) return rc;
+  if (X->rows == 0)
+    return clearn__err(CLEARN_ESHAPE, "%s: X has 0 samples, need at least 1",
+                       who);
+  if ((rc = clearn__check_finite(X, who, "X")) != CLEARN_OK) return rc;
+  if (w == NULL) return CLEARN_OK;
+  if ((rc = clearn__check_f64(w, who, "sample_weight", X->rows, 1)) !=
+          CLEARN_OK ||
+      (rc = clearn__check_finite(w, who, "sample_weight")) != CLEARN_OK)
+    return rc;
+  for (i = 0; i < w->rows; i++)
+    if (CLEARN__F64(w)[i] < 0)
+      return clearn__err(CLEARN_EINVAL,
+                         "%s: sample_weight[%lld] = %g is negative", who,
+                         (long long)i, CLEARN__F64(w)[i]);
+  return CLEARN_OK;
+}
+
+int clearn__type_fit(const clearn_estimator *est, const clearn_matrix *X,
+                     const clearn_matrix *y, const clearn_matrix *w,
+                     const clearn__reducer *red, void **model) {
+  const clearn__estimator_ext *ext = clearn__find_ext(est->type);
+  if (ext != NULL && ext->fit_from != NULL)
+    return ext->fit_from(est->params, est->model, X, y, w, red, model);
+  return est->type->fit(est->params, X, y, w, red, model);
+}
+
 int clearn__fit_with(clearn_estimator *est, const clearn_matrix *X,
                      const clearn_matrix *y, const clearn_matrix *w,
                      const clearn__reducer *red) {
@@ -152,7 +185,7 @@ int clearn__fit_with(clearn_estimator *est, const clearn_matrix *X,
                        est->type->name);
   if (est->type->check && (rc = est->type->check(est->params)) != CLEARN_OK)
     return rc;
-  rc = est->type->fit(est->params, X, y, w, red, &model);
+  rc = clearn__type_fit(est, X, y, w, red, &model);
   /* ENOTCONVERGED still delivers a usable model. */
   if (model != NULL) clearn__est_set_model(est, model);
   return rc;
@@ -162,8 +195,13 @@ int clearn_estimator_fit(clearn_estimator *est, const clearn_matrix *X,
                          const clearn_matrix *y,
                          const clearn_matrix *sample_weight) {
   int rc;
+  const clearn__estimator_ext *ext;
   if (est == NULL) return clearn__err(CLEARN_EINVAL, "estimator is NULL");
-  rc = clearn__validate_xy(est->type->name, X, y, sample_weight, 0);
+  ext = clearn__find_ext(est->type);
+  if (y == NULL && ext != NULL && ext->y_optional)
+    rc = validate_x(est->type->name, X, sample_weight);
+  else
+    rc = clearn__validate_xy(est->type->name, X, y, sample_weight, 0);
   if (rc == CLEARN_OK) rc = clearn__fit_with(est, X, y, sample_weight, NULL);
   return clearn__est_fail(est, rc);
 }
@@ -270,6 +308,72 @@ int clearn_estimator_inverse_transform(const clearn_estimator *est,
 int clearn_estimator_is_classifier(const clearn_estimator *est) {
   const clearn__estimator_ext *ext = est ? clearn__find_ext(est->type) : NULL;
   return ext != NULL && ext->is_classifier;
+}
+
+int clearn_estimator_path(clearn_estimator *est, const clearn_matrix *X,
+                          const clearn_matrix *y,
+                          const clearn_matrix *sample_weight,
+                          const clearn_matrix *alphas, int64_t n_alphas,
+                          clearn_matrix **alphas_out, clearn_matrix **coefs,
+                          clearn_matrix **intercepts) {
+  const clearn__estimator_ext *ext;
+  clearn_matrix *ao = NULL, *co = NULL, *io = NULL;
+  void *model = NULL;
+  int64_t k;
+  int rc;
+  if (est == NULL) return clearn__err(CLEARN_EINVAL, "estimator is NULL");
+  if (alphas_out) *alphas_out = NULL;
+  if (coefs) *coefs = NULL;
+  if (intercepts) *intercepts = NULL;
+  ext = clearn__find_ext(est->type);
+  if (ext == NULL || ext->path == NULL)
+    return clearn__est_fail(
+        est, clearn__err(CLEARN_EUNSUPPORTED,
+                         "%s: a regularization path is not offered by this "
+                         "estimator (lasso and elastic_net offer one)",
+                         est->type->name));
+  if ((rc = clearn__validate_xy(est->type->name, X, y, sample_weight, 0)) !=
+      CLEARN_OK)
+    return clearn__est_fail(est, rc);
+  if (alphas != NULL) {
+    int64_t i;
+    if ((rc = clearn__check_f64(alphas, est->type->name, "alphas", -1, 1)) !=
+        CLEARN_OK)
+      return clearn__est_fail(est, rc);
+    k = alphas->rows;
+    for (i = 0; i < k; i++)
+      if (!(CLEARN__F64(alphas)[i] >= 0) || isinf(CLEARN__F64(alphas)[i]))
+        return clearn__est_fail(
+            est, clearn__err(CLEARN_EINVAL,
+                             "%s: alphas[%lld] = %g: must be finite and >= 0",
+                             est->type->name, (long long)i,
+                             CLEARN__F64(alphas)[i]));
+  } else {
+    k = n_alphas;
+  }
+  if (k < 1)
+    return clearn__est_fail(
+        est, clearn__err(CLEARN_EINVAL, "%s: path: n_alphas = %lld: must be "
+                         ">= 1", est->type->name, (long long)k));
+  if ((rc = clearn_matrix_create(k, 1, CLEARN_FLOAT64, &ao)) != CLEARN_OK ||
+      (rc = clearn_matrix_create(k, X->cols, CLEARN_FLOAT64, &co)) !=
+          CLEARN_OK ||
+      (rc = clearn_matrix_create(k, 1, CLEARN_FLOAT64, &io)) != CLEARN_OK)
+    goto cleanup;
+  rc = ext->path(est->params, X, y, sample_weight,
+                 alphas ? CLEARN__F64(alphas) : NULL, k, NULL, ao->data,
+                 co->data, io->data, &model);
+  if (model != NULL) clearn__est_set_model(est, model);
+  if (rc == CLEARN_OK || rc == CLEARN_ENOTCONVERGED) {
+    if (alphas_out) *alphas_out = ao, ao = NULL;
+    if (coefs) *coefs = co, co = NULL;
+    if (intercepts) *intercepts = io, io = NULL;
+  }
+cleanup:
+  clearn_matrix_free(ao);
+  clearn_matrix_free(co);
+  clearn_matrix_free(io);
+  return clearn__est_fail(est, rc);
 }
 
 int clearn__score_with(const clearn_estimator *est, const clearn_matrix *X,

@@ -392,7 +392,29 @@ typedef struct clearn__estimator_ext {
                    const clearn_matrix *X, clearn_matrix **out);
   int (*inverse_transform)(const void *params, const void *model,
                            const clearn_matrix *X, clearn_matrix **out);
+  /* Fit that may start from the current model (warm start); used instead
+   * of the base table's fit when present.  prev is NULL if unfitted. */
+  int (*fit_from)(const void *params, const void *prev,
+                  const clearn_matrix *X, const clearn_matrix *y,
+                  const clearn_matrix *w, const clearn__reducer *red,
+                  void **model);
+  /* Regularization path over k alphas (NULL: the kind's default grid),
+   * one target: writes alphas_out (k), coefs (k x p), intercepts (k) and
+   * the model at the last alpha into *last. */
+  int (*path)(const void *params, const clearn_matrix *X,
+              const clearn_matrix *y, const clearn_matrix *w,
+              const double *alphas, int64_t k, const clearn__reducer *red,
+              double *alphas_out, double *coefs, double *intercepts,
+              void **last);
 } clearn__estimator_ext;
+
+/* Run the kind's fit (fit_from with the current model if the kind has
+ * one); shared by the serial and the distributed fit. */
+CLEARN__SHARED int clearn__type_fit(const clearn_estimator *est,
+                                    const clearn_matrix *X,
+                                    const clearn_matrix *y,
+                                    const clearn_matrix *w,
+                                    const clearn__reducer *red, void **model);
 
 /* registry.c */
 const clearn__estimator_type *clearn__find_type(const char *kind);

@@ -179,6 +179,7 @@ void clearn__linstats_free(clearn__linstats *s) {
   free(s->ymean);
   free(s->G);
   free(s->b);
+  free(s->yy);
   memset(s, 0, sizeof *s);
 }
 
@@ -270,9 +271,10 @@ int clearn__linstats_compute(const clearn_matrix *X, const clearn_matrix *y,
   s->ymean = clearn__calloc((size_t)t, sizeof(double));
   s->G = clearn__calloc((size_t)(p * p), sizeof(double));
   s->b = clearn__calloc((size_t)(p * t), sizeof(double));
+  s->yy = clearn__calloc((size_t)t, sizeof(double));
   H = clearn__calloc((size_t)(q * q), sizeof(double));
   shift = clearn__calloc((size_t)(p + t + 1), sizeof(double));
-  if (!s->xmean || !s->ymean || !s->G || !s->b || !H || !shift)
+  if (!s->xmean || !s->ymean || !s->G || !s->b || !s->yy || !H || !shift)
     rc = clearn__err(CLEARN_ENOMEM, "cannot allocate the %lld x %lld Gram "
                      "matrix", (long long)p, (long long)p);
 
@@ -327,6 +329,8 @@ int clearn__linstats_compute(const clearn_matrix *X, const clearn_matrix *y,
       for (j = 0; j < t; j++)
         s->b[i * t + j] = H[i * q + p + 1 + j] - sw * d[i] * dy[j];
     }
+    for (j = 0; j < t; j++)
+      s->yy[j] = H[(p + 1 + j) * q + p + 1 + j] - sw * dy[j] * dy[j];
     for (j = 0; j < p; j++) s->xmean[j] = shift[j] + d[j];
     for (j = 0; j < t; j++) s->ymean[j] = shift[p + j] + dy[j];
     break;

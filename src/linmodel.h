@@ -31,11 +31,12 @@ int clearn__linmodel_load(hid_t group, void **model);
 /* Centered, weighted normal-equation statistics:
  *   sw = sum w;  xmean, ymean = weighted means (0 without intercept);
  *   G  = Xc^T W Xc  (p x p, upper triangle valid);
- *   b  = Xc^T W yc  (p x t). */
+ *   b  = Xc^T W yc  (p x t);
+ *   yy = yc^T W yc  (t, per target). */
 typedef struct clearn__linstats {
   int64_t p, t;
   double sw;
-  double *xmean, *ymean, *G, *b;
+  double *xmean, *ymean, *G, *b, *yy;
   int used_blocked; /* 1 if the second pass (shift = exact mean) ran */
 } clearn__linstats;
 

@@ -11,22 +11,34 @@
 #include "internal.h"
 
 extern const clearn__estimator_type clearn__als_type;
+extern const clearn__estimator_type clearn__elastic_net_type;
+extern const clearn__estimator_type clearn__lasso_type;
 extern const clearn__estimator_type clearn__linear_regression_type;
 extern const clearn__estimator_type clearn__logistic_regression_type;
 extern const clearn__estimator_type clearn__ridge_type;
+extern const clearn__estimator_type clearn__standard_scaler_type;
 
 static const clearn__estimator_type *const kinds[] = {
     &clearn__als_type,
+    &clearn__elastic_net_type,
+    &clearn__lasso_type,
     &clearn__linear_regression_type,
     &clearn__logistic_regression_type,
     &clearn__ridge_type,
+    &clearn__standard_scaler_type,
 };
 
 /* Classifiers and transformers also have a table of optional slots. */
+extern const clearn__estimator_ext clearn__elastic_net_ext;
+extern const clearn__estimator_ext clearn__lasso_ext;
 extern const clearn__estimator_ext clearn__logistic_regression_ext;
+extern const clearn__estimator_ext clearn__standard_scaler_ext;
 
 static const clearn__estimator_ext *const exts[] = {
+    &clearn__elastic_net_ext,
+    &clearn__lasso_ext,
     &clearn__logistic_regression_ext,
+    &clearn__standard_scaler_ext,
 };
 
 #define N_KINDS ((int)(sizeof kinds / sizeof kinds[0]))

@@ -187,7 +187,8 @@ static void test_misuse(void) {
   CHECK_RC(clearn_estimator_create("lasso_typo", &bad), CLEARN_EINVAL);
   CHECK(bad == NULL, "out NULL on failure");
   CHECK_STR(clearn_last_error(),
-            "unknown estimator kind 'lasso_typo' (known: als, linear_regression, logistic_regression, ridge)");
+            "unknown estimator kind 'lasso_typo' (known: als, elastic_net, lasso, linear_regression, "
+            "logistic_regression, ridge, standard_scaler)");
 
   CHECK_OK(clearn_estimator_create("ridge", &est));
   CHECK_RC(clearn_estimator_predict(est, Xm, &out), CLEARN_ENOTFITTED);

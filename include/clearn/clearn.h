@@ -6,6 +6,7 @@
  *   matrix.h     dense and CSR containers (owned storage vs borrowed views)
  *   estimator.h  the generic estimator: params, fit, predict, score,
  *                fitted attributes, save/load to HDF5
+ *   metrics.h    accuracy, log loss, ROC AUC, R^2, MSE, MAE
  *   ratings.h    (user, item, rating) data: loaders, splits, generator
  *   recommender.h  recommender calls (ALS): fit on ratings, predict
  *                pairs, recommend, similar items, fold-in, metrics
@@ -19,6 +20,7 @@
 #include "clearn/core.h"
 #include "clearn/matrix.h"
 #include "clearn/estimator.h"
+#include "clearn/metrics.h"
 #include "clearn/ratings.h"
 #include "clearn/recommender.h"
 

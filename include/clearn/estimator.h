@@ -178,6 +178,29 @@ CLEARN_API int clearn_estimator_decision_function(const clearn_estimator *est,
                                                   const clearn_matrix *X,
                                                   clearn_matrix **out);
 
+/* ---- Regularization paths (lasso, elastic_net) ------------------------
+ *
+ * Fit est for each alpha of a decreasing sequence, each fit starting from
+ * the previous coefficients, on one Gram matrix computed once (scikit-
+ * learn's enet_path / lasso_path).  est's other parameters apply; its
+ * "alpha" is ignored.  alphas: k x 1 float64 (finite, >= 0; descending
+ * order is fastest), or NULL for scikit-learn's grid of n_alphas values
+ * log-spaced from alpha_max (the smallest alpha with all coefficients 0)
+ * down to 1e-3 alpha_max.  y must have one target.  Outputs (each may be
+ * NULL if not wanted; OWNED): alphas_out k x 1, coefs k x p, intercepts
+ * k x 1.  Afterwards est holds the model of the last alpha.  An alpha whose
+ * descent does not converge: CLEARN_ENOTCONVERGED naming it, with every
+ * output still written.  Other kinds: CLEARN_EUNSUPPORTED. */
+CLEARN_API int clearn_estimator_path(clearn_estimator *est,
+                                     const clearn_matrix *X,
+                                     const clearn_matrix *y,
+                                     const clearn_matrix *sample_weight,
+                                     const clearn_matrix *alphas,
+                                     int64_t n_alphas,
+                                     clearn_matrix **alphas_out,
+                                     clearn_matrix **coefs,
+                                     clearn_matrix **intercepts);
+
 /* ---- Transformers --------------------------------------------------------
  *
  * Transformers ("standard_scaler") are fitted with clearn_estimator_fit()

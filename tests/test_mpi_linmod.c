@@ -1,7 +1,7 @@
 /*
- * test_mpi_logistic.c -- logistic_regression fitted over MPI ranks equals
- * the serial fit.  Run by ctest under mpiexec with 1, 2 and 3 ranks
- * (tests/mpi_logistic.cmake).
+ * test_mpi_linmod.c -- logistic_regression, lasso and elastic_net fitted
+ * over MPI ranks equal the serial fit.  Run by ctest under mpiexec with 1,
+ * 2 and 3 ranks (tests/mpi_linmod.cmake).
  *
  * Every rank generates the same full data set and takes a contiguous block
  * of rows of uneven size.  The rows are sorted by class, so with 2 or more
@@ -14,6 +14,9 @@
  *     relative) and are bitwise the same on every rank;
  *   - classes equal; the distributed accuracy equals the serial one (to
  *     1e-13: weighted sums in another order);
+ *   - lasso / elastic_net (weighted, with and without intercept): coef and
+ *     intercept equal the serial fit's to 1e-8 and bitwise the same on every
+ *     rank;
  *   - a label that is not an integer on the last rank: CLEARN_EINVAL on
  *     every rank, the others' message naming that rank; one class over all
  *     ranks: CLEARN_EINVAL; max_iter too small: CLEARN_ENOTCONVERGED on
@@ -178,6 +181,52 @@ static void run_case(const dataset *d, const char *solver, int fi,
   clearn_estimator_free(s), clearn_estimator_free(m);
 }
 
+static void run_enet(const dataset *d, const char *kind, int fi,
+                     int weighted) {
+  clearn_estimator *s = NULL, *m = NULL;
+  clearn_matrix *X, *y, *w = NULL, *Xl, *yl, *wl = NULL, *cs = NULL,
+                *cm = NULL, *is = NULL, *im = NULL;
+  int64_t lo, hi;
+  int k;
+  block(d->n, &lo, &hi);
+  for (k = 0; k < 2; k++) {
+    clearn_estimator **e = k ? &m : &s;
+    CHECK_OK(clearn_estimator_create(kind, e));
+    CHECK_OK(clearn_estimator_set_param_double(*e, "alpha", 0.05));
+    CHECK_OK(clearn_estimator_set_param_int(*e, "fit_intercept", fi));
+    CHECK_OK(clearn_estimator_set_param_double(*e, "tol", 1e-12));
+  }
+  clearn_matrix_wrap(d->X, d->n, d->p, CLEARN_FLOAT64, &X);
+  clearn_matrix_wrap(d->y, d->n, 1, CLEARN_FLOAT64, &y);
+  clearn_matrix_wrap(d->X + lo * d->p, hi - lo, d->p, CLEARN_FLOAT64, &Xl);
+  clearn_matrix_wrap(d->y + lo, hi - lo, 1, CLEARN_FLOAT64, &yl);
+  if (weighted) {
+    clearn_matrix_wrap(d->w, d->n, 1, CLEARN_FLOAT64, &w);
+    clearn_matrix_wrap(d->w + lo, hi - lo, 1, CLEARN_FLOAT64, &wl);
+  }
+  CHECK_OK(clearn_estimator_fit(s, X, y, w));
+  CHECK_OK(clearn_mpi_estimator_fit(m, MPI_COMM_WORLD, Xl, yl, wl));
+  CHECK_OK(clearn_estimator_get_attr(s, "coef", &cs));
+  CHECK_OK(clearn_estimator_get_attr(m, "coef", &cm));
+  CHECK_OK(clearn_estimator_get_attr(s, "intercept", &is));
+  CHECK_OK(clearn_estimator_get_attr(m, "intercept", &im));
+  if (cs && cm && is && im) {
+    double dc = reldiff(cm, cs), di = reldiff(im, is);
+    if (g_rank == 0)
+      printf("np=%d %-11s fi=%d w=%d: coef %.1e intercept %.1e\n", g_size,
+             kind, fi, weighted, dc, di);
+    RCHECK(dc <= 1e-8 && di <= 1e-8, "%s: differs from serial by %.3g / %.3g",
+           kind, dc, di);
+    RCHECK(same_everywhere(cm) && same_everywhere(im),
+           "%s: ranks hold different models", kind);
+  }
+  clearn_matrix_free(cs), clearn_matrix_free(cm), clearn_matrix_free(is),
+      clearn_matrix_free(im);
+  clearn_matrix_free(X), clearn_matrix_free(y), clearn_matrix_free(w);
+  clearn_matrix_free(Xl), clearn_matrix_free(yl), clearn_matrix_free(wl);
+  clearn_estimator_free(s), clearn_estimator_free(m);
+}
+
 static void errors(const dataset *d) {
   clearn_estimator *e = make("lbfgs", 1, "none", 1.0);
   clearn_matrix *Xl, *yl;
@@ -237,6 +286,9 @@ int main(int argc, char **argv) {
   run_case(&multi, "lbfgs", 1, "balanced", 1, 1.0);
   run_case(&multi, "tron", 1, "none", 0, 2.0);
   run_case(&multi, "tron", 0, "balanced", 0, 1.0);
+  run_enet(&multi, "lasso", 1, 0);
+  run_enet(&multi, "elastic_net", 1, 1);
+  run_enet(&bin, "elastic_net", 0, 1);
   errors(&bin);
   fails = tu_failures;
   MPI_Allreduce(&fails, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
