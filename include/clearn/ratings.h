@@ -84,8 +84,18 @@ CLEARN_API int clearn_ratings_load_text(const char *path, const char *format,
                                         clearn_ratings **out);
 
 /* ---- Compact HDF5 ratings files ---------------------------------------
- * Written atomically (temp file + rename).  Layout in docs/ratings-format.md.
- * Loading is a few large reads, much faster than parsing text. */
+ * save writes schema 2 (docs/ratings-format.md): both CSR copies and the id
+ * maps, each array with per-block checksums, atomically (temp file, fsync,
+ * rename; a failed save leaves path untouched).  load reads schema 2 and
+ * the older schema 1: the arrays are read in place on clearn's threads
+ * (clearn_set_num_threads), their checksums, structure and the agreement
+ * of the two copies checked, with no parsing, sorting or transposing --
+ * over ten times faster than parsing the text (bench/RESULTS.md).
+ * Errors: CLEARN_EINVAL (NULL argument), CLEARN_EIO (cannot open or write
+ * the file), CLEARN_EFORMAT (not a clearn ratings file, truncated,
+ * corrupt, inconsistent; the message names the file and dataset),
+ * CLEARN_EVERSION (a newer schema); *out is NULL on failure.  Thread safety
+ * as for clearn_ratings_load_part below. */
 CLEARN_API int clearn_ratings_save(const clearn_ratings *r, const char *path);
 CLEARN_API int clearn_ratings_load(const char *path, clearn_ratings **out);
 
