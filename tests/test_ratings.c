@@ -1048,7 +1048,7 @@ static void check_layout(const char *path, const clearn_ratings *r) {
     H5Dclose(ds);
     buf = dataset_bytes(f, v2_names[d], &n, &block);
     CHECK(n == (size_t)(rows * sizes[d]), "%s: %zu bytes", v2_names[d], n);
-    CHECK(block == 1 << 20, "%s: checksum_block %lld", v2_names[d], (long long)block);
+    CHECK(block == 1 << 18, "%s: checksum_block %lld", v2_names[d], (long long)block);
     ds = H5Dopen2(f, v2_names[d], H5P_DEFAULT);
     ca = H5Aopen(ds, "checksum", H5P_DEFAULT);
     cs = H5Aget_space(ca);
@@ -1108,7 +1108,7 @@ static void test_hdf5(void) {
     clearn_ratings_free(t);
     clearn_ratings_free(t2);
   }
-  /* Several checksum blocks per array (1 MiB each). */
+  /* Several checksum blocks per array (256 KiB each). */
   {
     clearn_ratings *big = NULL, *b2 = NULL;
     CHECK_OK(clearn_ratings_generate(6000, 2000, 700000, 3, 3, 0.5, 2, 6, &big));
@@ -1128,6 +1128,30 @@ static void test_hdf5(void) {
         clearn_ratings_free(b3);
       }
       clearn_set_num_threads(nt);
+    }
+    /* A descent exactly at a checksum block boundary (65536 entries), in
+     * a row that runs across it: the pair no block holds whole. */
+    if (big) {
+      const clearn_csr *c = clearn_ratings_by_user(big);
+      const int64_t *ptr = clearn_csr_indptr(c);
+      const int32_t *ix = clearn_csr_indices(c);
+      int64_t k = 0, u = 0;
+      for (int64_t m = 1; m * 65536 < clearn_ratings_nnz(big) && k == 0; m++) {
+        int64_t kb = m * 65536;
+        while (ptr[u + 1] <= kb) u++;
+        if (ptr[u] < kb && ix[kb - 1] > 0) k = kb;
+      }
+      CHECK(k > 0, "a row across a block boundary");
+      if (k > 0) {
+        int32_t v = ix[k - 1] - 1;
+        char e[512];
+        path_in(e, sizeof e, "edit_big.h5");
+        copy_file(q, e, -1);
+        poke(e, "item_index", H5T_NATIVE_INT32, k, &v);
+        snprintf(msg, sizeof msg, "dataset 'item_index': item_index[%lld] = %d < %d within "
+                 "user %lld (must be ascending)", (long long)k, v, ix[k - 1], (long long)u);
+        h5_fail(e, CLEARN_EFORMAT, msg);
+      }
     }
     clearn_ratings_free(big);
     clearn_ratings_free(b2);
@@ -1222,11 +1246,11 @@ static void test_hdf5(void) {
     addr = (long)H5Dget_offset(ds);
     H5Dclose(ds);
     H5Fclose(h5);
-    b[addr + (1 << 20) + 12345] ^= 1;
+    b[addr + (1 << 18) + 12345] ^= 1;
     path_in(q, sizeof q, "flip.h5");
     spill(q, b, size);
     free(b);
-    h5_fail(q, CLEARN_EFORMAT, "dataset 'user_index' is corrupt: bytes 1048576 to 2097151 "
+    h5_fail(q, CLEARN_EFORMAT, "dataset 'user_index' is corrupt: bytes 262144 to 524287 "
             "do not match their checksum");
   }
   /* Consistent HDF5 and checksums, inconsistent ratings: each refused by
@@ -1672,7 +1696,7 @@ static void test_part(void) {
       snprintf(msg, sizeof msg, "load_part '%s': dataset 'rating' cannot be read (corrupt "
                "or truncated: checksum or I/O failure)", q);
     else
-      snprintf(msg, sizeof msg, "load_part '%s': dataset 'rating' is corrupt: bytes 2097152 "
+      snprintf(msg, sizeof msg, "load_part '%s': dataset 'rating' is corrupt: bytes 2621440 "
                "to 2799999 do not match their checksum", q);
     part_fail(q, 4, 5, CLEARN_EFORMAT, msg);
     CHECK_STR(clearn_last_error(), msg);
@@ -2092,7 +2116,7 @@ static void test_h5py(void) {
       "        h = ((h ^ int(a[j])) * 0x100000001B3) & M\n"
       "        h = ((h ^ int(b[j])) * 0x100000001B3) & M\n"
       "    return h\n"
-      "def checksums(values, block=1 << 20):\n"
+      "def checksums(values, block=1 << 18):\n"
       "    raw = values.tobytes()\n"
       "    return np.array([block_checksum(raw[k:k + block])\n"
       "                     for k in range(0, max(len(raw), 1), block)], dtype=np.uint64)\n"
@@ -2104,7 +2128,7 @@ static void test_h5py(void) {
       "                 'item_indptr', 'user_index', 'item_rating']:\n"
       "        d = f[name]\n"
       "        assert d.chunks is None and not d.fletcher32, name\n"
-      "        assert int(d.attrs['checksum_block']) == 1 << 20\n"
+      "        assert int(d.attrs['checksum_block']) == 1 << 18\n"
       "        assert np.array_equal(d.attrs['checksum'], checksums(d[:, 0])), name\n"
       "    u = f['user_ids'][:, 0]; i = f['item_ids'][:, 0]; p = f['indptr'][:, 0]\n"
       "    ix = f['item_index'][:, 0]; r = f['rating'][:, 0]\n"
@@ -2150,8 +2174,8 @@ static void test_h5py(void) {
       "                             chunks=True if how != 'sum' else None,\n"
       "                             fletcher32=how == 'fletcher')\n"
       "        if how != 'fletcher':\n"
-      "            d.attrs['checksum_block'] = np.int64(1 << 20)\n"
-      "            d.attrs['checksum'] = checksums(v)\n"
+      "            d.attrs['checksum_block'] = np.int64(1 << 20)  # any multiple of 64\n"
+      "            d.attrs['checksum'] = checksums(v, 1 << 20)\n"
       "with h5py.File(sys.argv[4], 'w') as f:\n"
       "    attrs(f, 1)\n"
       "    f.create_dataset('user_ids', data=col(users), chunks=True, fletcher32=True)\n"
