@@ -227,11 +227,6 @@ typedef struct {
   const clearn__reducer *red;
 } lr_obj;
 
-/* log(1 + exp(z)) without overflow. */
-static double log1pexp(double z) {
-  return z > 0 ? z + log1p(exp(-z)) : log1p(exp(z));
-}
-
 static double sigmoid(double z) {
   if (z >= 0) return 1.0 / (1.0 + exp(-z));
   {
@@ -259,8 +254,10 @@ static int piece_pass(const lr_obj *o, int64_t piece, const double *v,
         int64_t i = i0 + r;
         double z = Z[r] + (bv ? bv[0] : 0.0), s = o->sw ? o->sw[i] : 1.0;
         if (mode == 0) {
-          double y = o->cls[i] == 1 ? 1.0 : 0.0, pr = sigmoid(z);
-          acc[0] += s * (log1pexp(z) - y * z);
+          /* One exp serves the loss and the probability. */
+          double y = o->cls[i] == 1 ? 1.0 : 0.0, e = exp(-fabs(z)),
+                 pr = z >= 0 ? 1.0 / (1.0 + e) : e / (1.0 + e);
+          acc[0] += s * ((z > 0 ? z : 0.0) + log1p(e) - y * z);
           o->cache[i] = s * pr * (1.0 - pr);
           Z[r] = s * (pr - y);
         } else {

@@ -4,7 +4,8 @@
 set -eu
 PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev
 libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
-python3 python3-numpy python3-scipy python3-sklearn python3-h5py"
+python3 python3-numpy python3-scipy python3-sklearn python3-h5py
+liblinear-dev liblinear-tools"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

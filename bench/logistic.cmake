@@ -1,0 +1,17 @@
+# bench_logistic: logistic regression against LIBLINEAR (C API, when
+# Debian's liblinear-dev is installed) and scikit-learn (bench/run_logistic.sh).
+add_executable(bench_logistic bench_logistic.c)
+target_link_libraries(bench_logistic PRIVATE clearn_static m)
+find_path(CLEARN_LIBLINEAR_INCLUDE_DIR linear.h)
+find_library(CLEARN_LIBLINEAR_LIBRARY NAMES linear)
+if(CLEARN_LIBLINEAR_INCLUDE_DIR AND CLEARN_LIBLINEAR_LIBRARY)
+  target_include_directories(bench_logistic PRIVATE ${CLEARN_LIBLINEAR_INCLUDE_DIR})
+  target_compile_definitions(bench_logistic PRIVATE CLEARN_BENCH_LIBLINEAR)
+  target_link_libraries(bench_logistic PRIVATE ${CLEARN_LIBLINEAR_LIBRARY})
+else()
+  message(STATUS "clearn: bench_logistic without LIBLINEAR (install liblinear-dev)")
+endif()
+if(TARGET clearn_mpi)
+  add_executable(bench_mpi_logistic bench_mpi_logistic.c)
+  target_link_libraries(bench_mpi_logistic PRIVATE clearn_mpi MPI::MPI_C m)
+endif()
