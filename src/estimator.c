@@ -460,28 +460,24 @@ int clearn_estimator_get_attr(const clearn_estimator *est, const char *name,
  *   /model       the kind's fitted arrays and scalars (if fitted)
  */
 
-int clearn_estimator_save(const clearn_estimator *est, const char *path) {
-  clearn__h5_atomic a;
+/* The layout above, written into an open, empty HDF5 file (on disk or a
+ * memory image: src/serialize.c). */
+int clearn__est_write(const clearn_estimator *est, hid_t file) {
   hid_t g = H5I_INVALID_HID;
   int rc;
-  if (est == NULL) return clearn__err(CLEARN_EINVAL, "estimator is NULL");
-  if (path == NULL)
-    return clearn__est_fail(est, clearn__err(CLEARN_EINVAL, "path is NULL"));
-  if ((rc = clearn__h5_atomic_begin(&a, path)) != CLEARN_OK)
-    return clearn__est_fail(est, rc);
-  rc = clearn__h5_attr_write_str(a.file, "format", CLEARN__MODEL_FORMAT);
+  rc = clearn__h5_attr_write_str(file, "format", CLEARN__MODEL_FORMAT);
   if (rc == CLEARN_OK)
-    rc = clearn__h5_attr_write_i64(a.file, "schema_version",
+    rc = clearn__h5_attr_write_i64(file, "schema_version",
                                    CLEARN__MODEL_SCHEMA_VERSION);
   if (rc == CLEARN_OK)
-    rc = clearn__h5_attr_write_str(a.file, "kind", est->type->name);
+    rc = clearn__h5_attr_write_str(file, "kind", est->type->name);
   if (rc == CLEARN_OK)
-    rc = clearn__h5_attr_write_str(a.file, "clearn_version",
+    rc = clearn__h5_attr_write_str(file, "clearn_version",
                                    CLEARN_VERSION_STRING);
   if (rc == CLEARN_OK)
-    rc = clearn__h5_attr_write_i64(a.file, "fitted", est->model != NULL);
+    rc = clearn__h5_attr_write_i64(file, "fitted", est->model != NULL);
   if (rc == CLEARN_OK) {
-    H5E_BEGIN_TRY { g = H5Gcreate2(a.file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT); }
+    H5E_BEGIN_TRY { g = H5Gcreate2(file, "params", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT); }
     H5E_END_TRY;
     rc = g < 0 ? clearn__err(CLEARN_EIO, "cannot create group 'params'")
                : clearn__params_save(est->type, est->params, g);
@@ -492,12 +488,24 @@ int clearn_estimator_save(const clearn_estimator *est, const char *path) {
                      "%s: saving a fitted model is not supported",
                      est->type->name);
   if (rc == CLEARN_OK && est->model != NULL) {
-    H5E_BEGIN_TRY { g = H5Gcreate2(a.file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT); }
+    H5E_BEGIN_TRY { g = H5Gcreate2(file, "model", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT); }
     H5E_END_TRY;
     rc = g < 0 ? clearn__err(CLEARN_EIO, "cannot create group 'model'")
                : est->type->save(est->model, g);
     if (g >= 0) H5Gclose(g);
   }
+  return rc;
+}
+
+int clearn_estimator_save(const clearn_estimator *est, const char *path) {
+  clearn__h5_atomic a;
+  int rc;
+  if (est == NULL) return clearn__err(CLEARN_EINVAL, "estimator is NULL");
+  if (path == NULL)
+    return clearn__est_fail(est, clearn__err(CLEARN_EINVAL, "path is NULL"));
+  if ((rc = clearn__h5_atomic_begin(&a, path)) != CLEARN_OK)
+    return clearn__est_fail(est, rc);
+  rc = clearn__est_write(est, a.file);
   if (rc == CLEARN_OK)
     rc = clearn__h5_atomic_commit(&a);
   else
@@ -506,21 +514,16 @@ int clearn_estimator_save(const clearn_estimator *est, const char *path) {
   return clearn__est_fail(est, rc);
 }
 
-int clearn_estimator_load(const char *path, const char *expect_kind,
-                          clearn_estimator **out) {
-  hid_t file = H5I_INVALID_HID, g = H5I_INVALID_HID;
+/* Read the layout above from an open HDF5 file (not closed here) into a
+ * new estimator; *out is set only on success. */
+int clearn__est_read(hid_t file, const char *expect_kind,
+                     clearn_estimator **out) {
+  hid_t g = H5I_INVALID_HID;
   clearn_estimator *est = NULL;
   char text[128];
   int64_t version = 0, fitted = 0;
   void *model = NULL;
   int rc;
-  if (out == NULL) return clearn__err(CLEARN_EINVAL, "out is NULL");
-  *out = NULL;
-  if (path == NULL) return clearn__err(CLEARN_EINVAL, "path is NULL");
-  /* Its messages already name the path. */
-  if ((rc = clearn__h5_open_read(path, &file)) != CLEARN_OK)
-    return clearn__err_prefix(rc, "load");
-
   if (!clearn__h5_attr_exists(file, "format") ||
       clearn__h5_attr_read_str(file, "format", text, sizeof text) != CLEARN_OK ||
       strcmp(text, CLEARN__MODEL_FORMAT) != 0) {
@@ -592,8 +595,22 @@ int clearn_estimator_load(const char *path, const char *expect_kind,
   *out = est;
   est = NULL;
 cleanup:
-  if (file >= 0) H5Fclose(file);
   clearn_estimator_free(est);
+  return rc;
+}
+
+int clearn_estimator_load(const char *path, const char *expect_kind,
+                          clearn_estimator **out) {
+  hid_t file = H5I_INVALID_HID;
+  int rc;
+  if (out == NULL) return clearn__err(CLEARN_EINVAL, "out is NULL");
+  *out = NULL;
+  if (path == NULL) return clearn__err(CLEARN_EINVAL, "path is NULL");
+  /* Its messages already name the path. */
+  if ((rc = clearn__h5_open_read(path, &file)) != CLEARN_OK)
+    return clearn__err_prefix(rc, "load");
+  rc = clearn__est_read(file, expect_kind, out);
+  H5Fclose(file);
   if (rc != CLEARN_OK) rc = clearn__err_prefix(rc, "load '%s'", path);
   return rc;
 }

@@ -527,6 +527,14 @@ void clearn__h5_atomic_abort(clearn__h5_atomic *a);
 /* Open an existing file read-only; errors name the path. */
 int clearn__h5_open_read(const char *path, hid_t *file);
 
+/* The model layout (docs/model-format.md) written into an open, empty HDF5
+ * file, and read back from an open file into a new estimator (*out set on
+ * success only; the file is not closed).  estimator.c; used by its
+ * save/load and by the in-memory images of serialize.c. */
+int clearn__est_write(const clearn_estimator *est, hid_t file);
+int clearn__est_read(hid_t file, const char *expect_kind,
+                     clearn_estimator **out);
+
 /* Schema version written by this library; loading a larger one fails. */
 #define CLEARN__MODEL_SCHEMA_VERSION 1
 #define CLEARN__MODEL_FORMAT "clearn.model"

@@ -5,7 +5,10 @@ set -eu
 PKGS="build-essential cmake pkg-config libopenblas-dev liblapacke-dev
 libopenmpi-dev openmpi-bin libhdf5-dev hdf5-tools
 python3 python3-numpy python3-scipy python3-sklearn python3-h5py
-liblinear-dev liblinear-tools"
+liblinear-dev liblinear-tools
+python3-pytest python3-pandas python3-matplotlib python3-mpi4py
+python3-nbclient python3-nbformat python3-ipykernel
+python3-setuptools python3-wheel python3-venv"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||

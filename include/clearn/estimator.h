@@ -244,6 +244,40 @@ CLEARN_API int clearn_estimator_save(const clearn_estimator *est,
 CLEARN_API int clearn_estimator_load(const char *path, const char *expect_kind,
                                      clearn_estimator **out);
 
+/* ---- Persistence in memory (bytes) ------------------------------------
+ *
+ * For bindings that serialize objects (Python's pickle) and for sending a
+ * model over a socket or MPI.  The bytes are exactly an HDF5 model file
+ * image: the layout and schema version of clearn_estimator_save()
+ * (docs/model-format.md), so written to disk they are a model file that
+ * clearn_estimator_load(), `clearn info` and h5py read, and a newer
+ * schema is refused on load as for a file.  Thread-safe for distinct
+ * handles (and for concurrent save_bytes on one handle), with the HDF5
+ * caveat of clearn/ratings.h: HDF5 calls run one at a time when the HDF5
+ * library is built thread-safe, as Debian's is. */
+
+/* Serialize est (fitted or not: parameters always, the model if fitted).
+ * On success *buf receives an OWNED buffer of *len bytes, released with
+ * clearn_free(); on failure *buf = NULL and *len = 0.  buf or len NULL:
+ * CLEARN_EINVAL; a kind that cannot save its model: CLEARN_EUNSUPPORTED;
+ * no memory: CLEARN_ENOMEM. */
+CLEARN_API int clearn_estimator_save_bytes(const clearn_estimator *est,
+                                           void **buf, size_t *len);
+
+/* A new estimator from len bytes made by clearn_estimator_save_bytes() (or
+ * read from a model file).  buf is borrowed (copied as needed, never
+ * modified or kept).  expect_kind: NULL accepts any kind; otherwise another
+ * kind is CLEARN_EKIND.  Bytes that are not an HDF5 image, truncated or
+ * corrupt, or lack a piece of the layout: CLEARN_EFORMAT naming what is
+ * wrong; a newer schema: CLEARN_EVERSION.  On failure *out = NULL. */
+CLEARN_API int clearn_estimator_load_bytes(const void *buf, size_t len,
+                                           const char *expect_kind,
+                                           clearn_estimator **out);
+
+/* Release a buffer the library returned (clearn_estimator_save_bytes).
+ * NULL is a no-op. */
+CLEARN_API void clearn_free(void *p);
+
 #ifdef __cplusplus
 }
 #endif
