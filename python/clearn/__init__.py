@@ -12,11 +12,14 @@ from ._lib import (ClearnError, ClearnFormatError, ClearnIOError,
                    ClearnMemoryError, ClearnMPIError, ClearnNotFittedError,
                    ClearnUnsupportedError, ClearnValueError, NotFittedError,
                    kinds, library_path, version)
-from .linear_model import LinearRegression, LogisticRegression, Ridge
+from .linear_model import (ElasticNet, Lasso, LinearRegression,
+                           LogisticRegression, Ridge)
+from .preprocessing import StandardScaler
 
 __version__ = "0.1.0"
 
-__all__ = ["LinearRegression", "Ridge", "LogisticRegression",
+__all__ = ["LinearRegression", "Ridge", "Lasso", "ElasticNet",
+           "LogisticRegression", "StandardScaler",
            "ClearnError", "ClearnValueError", "ClearnNotFittedError",
            "ClearnIOError", "ClearnFormatError", "ClearnMemoryError",
            "ClearnUnsupportedError", "ClearnMPIError", "NotFittedError",

@@ -41,6 +41,10 @@ class ClearnEstimator(BaseEstimator):
     def _new_handle(self):
         """An unfitted C estimator carrying this object's parameters."""
         h = Handle.create(self._kind)
+        self._set_c_params(h)
+        return h
+
+    def _set_c_params(self, h):
         params = self.get_params(deep=False)
         for name, typ, _d, _r, _h in self._c_param_listing():
             if name not in params:
@@ -51,7 +55,6 @@ class ClearnEstimator(BaseEstimator):
             rc = lib.clearn_estimator_set_param_string(
                 h.ptr, name.encode(), str(text).encode())
             raise_for(rc, h.ptr)
-        return h
 
     # ---- fitted state -------------------------------------------------------
 

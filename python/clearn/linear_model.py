@@ -32,8 +32,13 @@ class _LinearBase(ClearnEstimator):
         return _lib.parse_default(typ, text)
 
     def _fit_c(self, X, Y, w):
-        """Fit a new handle on X (n x p), Y (n x t), w (n,) or None."""
-        h = self._new_handle()
+        """Fit a new handle on X (n x p), Y (n x t), w (n,) or None; with
+        warm_start, refit the current handle (C starts from its model)."""
+        h = self.__dict__.get("_handle")
+        if h is not None and getattr(self, "warm_start", False):
+            self._set_c_params(h)
+        else:
+            h = self._new_handle()
         mx, my = Matrix(X), Matrix(Y)
         mw = Matrix(w) if w is not None else None
         comm = getattr(self, "comm", None)
@@ -147,6 +152,60 @@ class Ridge(_LinearRegressorBase):
     def __init__(self, alpha=1.0, *, fit_intercept=True, comm=None):
         self.alpha = alpha
         self.fit_intercept = fit_intercept
+        self.comm = comm
+
+
+class _CoordinateDescent(_LinearRegressorBase):
+    """n_iter_ and dual_gap_ of the coordinate-descent kinds."""
+
+    def _read_fitted(self):
+        super()._read_fitted()
+        n_iter = self._attr("n_iter").reshape(-1)
+        gap = self._attr("dual_gap").reshape(-1)
+        if self._y_ndim == 1:
+            self.n_iter_, self.dual_gap_ = int(n_iter[0]), float(gap[0])
+        else:
+            self.n_iter_, self.dual_gap_ = n_iter.astype(int), gap
+
+
+class Lasso(_CoordinateDescent):
+    """L1-regularized least squares by coordinate descent (C kind "lasso",
+    as scikit-learn's Lasso).  ``random_state`` is an integer seed (used
+    with selection="random"), 0 by default as in C.  Fitted: coef_,
+    intercept_, n_iter_, dual_gap_, n_features_in_."""
+
+    _kind = "lasso"
+
+    def __init__(self, alpha=1.0, *, fit_intercept=True, tol=1e-4,
+                 max_iter=1000, selection="cyclic", random_state=0,
+                 warm_start=False, comm=None):
+        self.alpha = alpha
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.selection = selection
+        self.random_state = random_state
+        self.warm_start = warm_start
+        self.comm = comm
+
+
+class ElasticNet(_CoordinateDescent):
+    """L1 + L2 regularized least squares (C kind "elastic_net", as
+    scikit-learn's ElasticNet).  Fitted as Lasso."""
+
+    _kind = "elastic_net"
+
+    def __init__(self, alpha=1.0, *, l1_ratio=0.5, fit_intercept=True,
+                 tol=1e-4, max_iter=1000, selection="cyclic", random_state=0,
+                 warm_start=False, comm=None):
+        self.alpha = alpha
+        self.l1_ratio = l1_ratio
+        self.fit_intercept = fit_intercept
+        self.tol = tol
+        self.max_iter = max_iter
+        self.selection = selection
+        self.random_state = random_state
+        self.warm_start = warm_start
         self.comm = comm
 
 

@@ -19,10 +19,11 @@ from clearn import _lib
 pytestmark = pytest.mark.filterwarnings("ignore::UserWarning")
 from clearn._base import ClearnEstimator
 
-LINEAR = [clearn.LinearRegression, clearn.Ridge, clearn.LogisticRegression]
+LINEAR = [clearn.LinearRegression, clearn.Ridge, clearn.Lasso,
+          clearn.ElasticNet, clearn.LogisticRegression]
 
 
-@parametrize_with_checks([cls() for cls in LINEAR])
+@parametrize_with_checks([cls() for cls in LINEAR + [clearn.StandardScaler]])
 def test_sklearn_check_estimator(estimator, check):
     check(estimator)
 
@@ -59,6 +60,67 @@ def test_regression_parity(fit_intercept, weighted, t):
         assert ours.score(X, y, w) == pytest.approx(ref.score(X, y, w),
                                                     rel=1e-12)
         assert ours.n_features_in_ == 7
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+@pytest.mark.parametrize("selection", ["cyclic", "random"])
+def test_lasso_elastic_net_parity(weighted, selection):
+    X, y, w = _regression(p=12)
+    w = w if weighted else None
+    for ours, ref in [
+            (clearn.Lasso(alpha=0.05, tol=1e-10, max_iter=100000,
+                          selection=selection),
+             sk.Lasso(alpha=0.05, tol=1e-10, max_iter=100000,
+                      selection=selection, random_state=0)),
+            (clearn.ElasticNet(alpha=0.1, l1_ratio=0.3, tol=1e-10,
+                               max_iter=100000, selection=selection),
+             sk.ElasticNet(alpha=0.1, l1_ratio=0.3, tol=1e-10,
+                           max_iter=100000, selection=selection,
+                           random_state=0))]:
+        ours.fit(X, y, sample_weight=w)
+        ref.fit(X, y, sample_weight=w)
+        # Both run to the same optimum at tol 1e-10 (the random orders
+        # differ, the minimizer does not).
+        np.testing.assert_allclose(ours.coef_, ref.coef_, rtol=1e-6,
+                                   atol=1e-8)
+        assert ours.intercept_ == pytest.approx(ref.intercept_, rel=1e-7)
+        np.testing.assert_allclose(ours.predict(X), ref.predict(X),
+                                   rtol=1e-7, atol=1e-8)
+        assert ours.n_iter_ >= 1 and ours.dual_gap_ >= 0
+
+
+def test_lasso_warm_start_and_not_converged():
+    X, y, _ = _regression(p=12)
+    est = clearn.Lasso(alpha=0.01, warm_start=True, max_iter=1, tol=1e-12)
+    with pytest.warns(clearn._lib.ConvergenceWarning, match="lasso"):
+        est.fit(X, y)
+    first = est.coef_.copy()
+    est.set_params(max_iter=100000)
+    est.fit(X, y)  # continues from `first`
+    ref = sk.Lasso(alpha=0.01, tol=1e-12, max_iter=100000).fit(X, y)
+    np.testing.assert_allclose(est.coef_, ref.coef_, rtol=1e-6, atol=1e-9)
+    assert not np.allclose(first, ref.coef_)
+
+
+@pytest.mark.parametrize("with_mean", [True, False])
+@pytest.mark.parametrize("with_std", [True, False])
+def test_standard_scaler_parity(with_mean, with_std):
+    from sklearn.preprocessing import StandardScaler
+    X, _, w = _regression()
+    X = X * [1, 10, 0.1, 5, 1, 1, 3] + 4
+    ours = clearn.StandardScaler(with_mean=with_mean, with_std=with_std)
+    ref = StandardScaler(with_mean=with_mean, with_std=with_std)
+    Z = ours.fit(X, sample_weight=w).transform(X)
+    np.testing.assert_allclose(Z, ref.fit(X, sample_weight=w).transform(X),
+                               rtol=1e-12, atol=1e-12)
+    for a in ("mean_", "scale_", "var_"):
+        if getattr(ref, a) is None:
+            assert getattr(ours, a) is None
+        else:
+            np.testing.assert_allclose(getattr(ours, a), getattr(ref, a),
+                                       rtol=1e-12)
+    np.testing.assert_allclose(ours.inverse_transform(Z), X, rtol=1e-12)
+    np.testing.assert_allclose(ours.n_samples_seen_, ref.n_samples_seen_)
 
 
 def test_linear_regression_rank_deficient():
@@ -189,19 +251,24 @@ def test_lasso_kind_errors_name_the_kinds():
 
 # ---- persistence ----------------------------------------------------------
 
-@pytest.mark.parametrize("cls", LINEAR, ids=lambda c: c.__name__)
+@pytest.mark.parametrize("cls", LINEAR + [clearn.StandardScaler],
+                         ids=lambda c: c.__name__)
 def test_pickle_and_save_load(cls, tmp_path):
-    if cls is clearn.LogisticRegression:
+    if cls is clearn.StandardScaler:
+        X, y, w = _regression()
+        est = cls(with_mean=False)
+    elif cls is clearn.LogisticRegression:
         X, y, w = _classification(3)
         est = cls(C=0.3)
     else:
         X, y, w = _regression()
         est = cls()
     est.fit(X, y, sample_weight=w)
+    out = (lambda e, X: e.transform(X)) if cls is clearn.StandardScaler \
+        else (lambda e, X: e.predict(X))
     back = pickle.loads(pickle.dumps(est))
     assert back.get_params() == est.get_params()
-    np.testing.assert_array_equal(back.predict(X), est.predict(X))
-    np.testing.assert_array_equal(back.coef_, est.coef_)
+    np.testing.assert_array_equal(out(back, X), out(est, X))
     # The pickle holds the C model file bytes; unpickled, the C handle is a
     # new one, not shared.
     assert back._handle.ptr.value != est._handle.ptr.value
@@ -209,8 +276,7 @@ def test_pickle_and_save_load(cls, tmp_path):
     est.save(path)
     loaded = cls.load(path)
     assert loaded.get_params() == est.get_params()
-    np.testing.assert_array_equal(loaded.predict(X), est.predict(X))
-    np.testing.assert_array_equal(loaded.coef_, est.coef_)
+    np.testing.assert_array_equal(out(loaded, X), out(est, X))
     # The bytes are the model file: h5py reads the schema.
     h5py = pytest.importorskip("h5py")
     blob = est._to_bytes()
