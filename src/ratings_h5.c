@@ -513,10 +513,19 @@ static int array_open(hid_t file, const char *name, clearn_dtype dtype,
           fletcher_bit = 1u << k;
       }
     }
-    if (rows == 0 || layout == H5D_COMPACT)
+    if (rows == 0 || layout == H5D_COMPACT) {
       complete = 1;
-    else if (layout == H5D_CHUNKED)
-      complete = chunks_cover(a->dset, dcpl, 0, rows, fletcher_bit);
+    } else if (layout == H5D_CHUNKED) {
+      /* As many chunks stored as the shape needs (which also bounds the
+       * lookups below by what the file holds), then each one found. */
+      hsize_t chunk[2] = {0, 0}, n = 0;
+      hid_t fspace = H5Dget_space(a->dset);
+      complete = H5Pget_chunk(dcpl, 2, chunk) == 2 && chunk[0] > 0 &&
+                 fspace >= 0 && H5Dget_num_chunks(a->dset, fspace, &n) >= 0 &&
+                 n == (dims[0] + chunk[0] - 1) / chunk[0] &&
+                 chunks_cover(a->dset, dcpl, 0, rows, fletcher_bit);
+      if (fspace >= 0) H5Sclose(fspace);
+    }
     else if (layout == H5D_CONTIGUOUS)
       complete = H5Dget_storage_size(a->dset) >= dims[0] * fsize;
     if (layout == H5D_CONTIGUOUS && same_type && rows > 0) {
