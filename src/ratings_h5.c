@@ -4,9 +4,9 @@
  *
  * Schema 2 stores both CSR copies of the container (by user and by item)
  * and the two id maps, each array contiguous, in its in-memory type, with
- * no HDF5 filter.  Loading is then no work but reading: no transpose (a
- * counting-sort scatter cost ~17 ns per rating, over half of the schema 1
- * load), no chunk cache, no type conversion.  The arrays' places in the
+ * no HDF5 filter.  Loading is then no work but reading: no transpose (its
+ * scatter cost 17 ns or more per rating, over half of a schema 1 load), no
+ * chunk cache, no type conversion.  The arrays' places in the
  * file come from HDF5 (H5Dget_offset) and the bytes are read by pread()
  * straight into the container's arrays, block by block on clearn's
  * threads (HDF5 would run its reads one at a time under its global lock);
@@ -17,18 +17,22 @@
  * buffer, checksum it and copy it again):
  *   - every array carries a checksum per block of checksum_block bytes (an
  *     attribute, so it sits in HDF5's checksummed object header): a 64-bit
- *     hash of multiply-accumulate lanes, about as fast as reading memory,
- *     checked as each block arrives, so damaged bytes are found before
- *     anything is built from them, and a part read checks just the blocks
- *     it reads;
+ *     hash of multiply-accumulate lanes, faster than the kernel copies the
+ *     bytes in, checked as each block arrives, so damaged bytes are found
+ *     before anything is built from them, and a part read checks just the
+ *     blocks it reads;
  *   - the structure is validated as before (ids ascending, row pointers
  *     monotone and ending at nnz, column indices in range and ascending
- *     within rows, ratings finite), for both copies;
- *   - the two copies must hold the same ratings: a sum over entries of
- *     g(user) h(item) (rating bits ^ c) mod 2^64 with random odd 32-bit
- *     g and h, which the row structure lets each copy compute with one
- *     table lookup and one multiply per entry, must agree.  (A writer that
- *     stores a by-item copy that is not the transpose is refused.)
+ *     within rows, ratings finite), for both copies, by the task that read
+ *     the block, while it is still in cache;
+ *   - the two copies must hold the same ratings: a sum over all ratings of
+ *     hu(user) hi(item) (rating bits ^ c) mod 2^64, with odd affine hashes
+ *     hu and hi, which each copy computes with its row's hash factored out
+ *     (one vectorized multiply per rating), must agree.  A writer whose
+ *     by-item copy is not the transpose is refused.
+ * What is left is the kernel's work: zeroing the fresh pages (huge pages
+ * where the kernel offers them, far fewer faults) and copying from the
+ * page cache, about two thirds of a load.
  *
  * A part read (clearn_ratings_load_part) takes a contiguous block of users
  * balanced by rating count: it reads the small arrays whole, finds its
@@ -38,7 +42,7 @@
  * (only the items its users rated) and transposed locally.
  *
  * Schema 1 files (by-user copy only, chunked with Fletcher-32) still load:
- * HDF5 checks the chunks and the by-item copy is built by counting sort.
+ * HDF5 checks the chunks and the by-item copy is built by transposing.
  */
 #define _DEFAULT_SOURCE /* MADV_HUGEPAGE, pread */
 #include <errno.h>
