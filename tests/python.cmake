@@ -16,11 +16,13 @@ if(NOT CLEARN_SANITIZE)
       ${CLEARN_TEST_PYTHON} $<TARGET_FILE:clearn> "${clearn_py_mpi_lib}"
       ${PROJECT_SOURCE_DIR}/python)
   set(clearn_py_dir ${PROJECT_SOURCE_DIR}/python/tests)
-  add_test(NAME python_linear
-           COMMAND ${clearn_py_run} ${clearn_py_dir}/test_linear.py)
-  set_tests_properties(python_linear PROPERTIES
-    SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "python"
-    ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
+  foreach(group linear als)
+    add_test(NAME python_${group}
+             COMMAND ${clearn_py_run} ${clearn_py_dir}/test_${group}.py)
+    set_tests_properties(python_${group} PROPERTIES
+      SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "python"
+      ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
+  endforeach()
 endif()
 
 # The offline install documented in python/README.md, into a venv.

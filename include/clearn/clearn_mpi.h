@@ -127,6 +127,29 @@ CLEARN_API int clearn_mpi_ratings_scatter(const clearn_ratings *all, int root,
                                           MPI_Comm comm,
                                           clearn_ratings **local);
 
+/* ---- Fortran communicator handles (for bindings) -----------------------
+ * The calls above with the communicator given by its Fortran handle
+ * (MPI_Comm_c2f(comm); mpi4py: comm.py2f()), for languages that cannot
+ * name MPI_Comm, whose C type depends on the MPI library; the handle is an
+ * integer in every MPI.  Each converts it with MPI_Comm_f2c and makes the
+ * call above, with its contract (collective, same status on every rank).
+ * Before MPI_Init or after MPI_Finalize, where MPI_Comm_f2c is undefined:
+ * CLEARN_EMPI (local).  Implemented in mpi/mpi_fhandle.c. */
+CLEARN_API int clearn_mpi_estimator_fit_f(clearn_estimator *est,
+                                          MPI_Fint comm,
+                                          const clearn_matrix *X_local,
+                                          const clearn_matrix *y_local,
+                                          const clearn_matrix *sample_weight);
+CLEARN_API int clearn_mpi_estimator_score_f(const clearn_estimator *est,
+                                            MPI_Fint comm,
+                                            const clearn_matrix *X_local,
+                                            const clearn_matrix *y_local,
+                                            const clearn_matrix *sample_weight,
+                                            double *out);
+CLEARN_API int clearn_mpi_fit_ratings_f(clearn_estimator *est, MPI_Fint comm,
+                                        const clearn_ratings *train_local,
+                                        const clearn_ratings *valid_local);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,11 +15,13 @@ from ._lib import (ClearnError, ClearnFormatError, ClearnIOError,
 from .linear_model import (ElasticNet, Lasso, LinearRegression,
                            LogisticRegression, Ridge)
 from .preprocessing import StandardScaler
+from .recommender import ALS
+from . import datasets
 
 __version__ = "0.1.0"
 
 __all__ = ["LinearRegression", "Ridge", "Lasso", "ElasticNet",
-           "LogisticRegression", "StandardScaler",
+           "LogisticRegression", "StandardScaler", "ALS", "datasets",
            "ClearnError", "ClearnValueError", "ClearnNotFittedError",
            "ClearnIOError", "ClearnFormatError", "ClearnMemoryError",
            "ClearnUnsupportedError", "ClearnMPIError", "NotFittedError",

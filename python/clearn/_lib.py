@@ -223,6 +223,8 @@ _proto("clearn_ratings_load_text", c_int, c_char_p, c_char_p, c_int,
 _proto("clearn_ratings_load", c_int, c_char_p, P(c_void_p))
 _proto("clearn_ratings_generate", c_int, c_int64, c_int64, c_int64, c_int64,
        c_int, c_double, c_int, ctypes.c_uint64, P(c_void_p))
+_proto("clearn_ratings_split_hash", c_int, c_void_p, c_double,
+       ctypes.c_uint64, P(c_void_p), P(c_void_p))
 _proto("clearn_estimator_set_progress", c_int, c_void_p, PROGRESS_FN,
        c_void_p)
 _proto("clearn_estimator_fit_ratings", c_int, c_void_p, c_void_p, c_void_p)
@@ -310,19 +312,40 @@ class Matrix:
         self.free()
 
 
-def take_matrix(ptr):
-    """Copy an OWNED clearn_matrix into a new numpy array and free it."""
-    try:
+class _OwnedMatrix:
+    """Owner of a clearn_matrix that C returned (OWNED): numpy arrays made
+    from it view its storage through __array_interface__ and keep it alive
+    as their base; the storage is freed with the last view."""
+
+    def __init__(self, ptr):
+        self.ptr = ptr
         rows = lib.clearn_matrix_rows(ptr)
         cols = lib.clearn_matrix_cols(ptr)
-        dt = _NP[lib.clearn_matrix_dtype(ptr)]
-        out = np.empty((rows, cols), dtype=dt)
-        if out.size:
-            ctypes.memmove(out.ctypes.data, lib.clearn_matrix_data(ptr),
-                           out.nbytes)
-        return out
-    finally:
+        data = lib.clearn_matrix_data(ptr)
+        dt = np.dtype(_NP[lib.clearn_matrix_dtype(ptr)])
+        self.__array_interface__ = {
+            "shape": (rows, cols), "typestr": dt.str, "version": 3,
+            # numpy refuses a NULL pointer even for an empty array
+            "data": (data or _EMPTY.ctypes.data, False)}
+
+    def __del__(self):
+        if self.ptr:
+            lib.clearn_matrix_free(self.ptr)
+            self.ptr = None
+
+
+_EMPTY = np.zeros(1)
+
+
+def take_matrix(ptr):
+    """A numpy array over an OWNED clearn_matrix, without a copy; the
+    matrix is freed when the array (and every view of it) is gone."""
+    try:
+        holder = _OwnedMatrix(ptr)
+    except BaseException:
         lib.clearn_matrix_free(ptr)
+        raise
+    return np.asarray(holder)
 
 
 class Handle:
