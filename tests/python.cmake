@@ -16,13 +16,20 @@ if(NOT CLEARN_SANITIZE)
       ${CLEARN_TEST_PYTHON} $<TARGET_FILE:clearn> "${clearn_py_mpi_lib}"
       ${PROJECT_SOURCE_DIR}/python)
   set(clearn_py_dir ${PROJECT_SOURCE_DIR}/python/tests)
-  foreach(group linear als)
+  set(clearn_py_groups linear als)
+  if(TARGET clearn_mpi)
+    list(APPEND clearn_py_groups mpi)  # mpirun -np 2 of mpi_comm_check.py
+  endif()
+  foreach(group ${clearn_py_groups})
     add_test(NAME python_${group}
              COMMAND ${clearn_py_run} ${clearn_py_dir}/test_${group}.py)
     set_tests_properties(python_${group} PROPERTIES
       SKIP_RETURN_CODE 77 TIMEOUT 300 LABELS "python"
       ENVIRONMENT "OPENBLAS_NUM_THREADS=1;OMP_NUM_THREADS=1")
   endforeach()
+  if(TARGET clearn_mpi)
+    set_tests_properties(python_mpi PROPERTIES PROCESSORS 2)
+  endif()
 endif()
 
 # The offline install documented in python/README.md, into a venv.
