@@ -16,7 +16,7 @@ if(NOT CLEARN_SANITIZE)
       ${CLEARN_TEST_PYTHON} $<TARGET_FILE:clearn> "${clearn_py_mpi_lib}"
       ${PROJECT_SOURCE_DIR}/python)
   set(clearn_py_dir ${PROJECT_SOURCE_DIR}/python/tests)
-  set(clearn_py_groups linear als)
+  set(clearn_py_groups linear als notebook)
   if(TARGET clearn_mpi)
     list(APPEND clearn_py_groups mpi)  # mpirun -np 2 of mpi_comm_check.py
   endif()
