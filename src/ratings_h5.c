@@ -775,7 +775,13 @@ static const index_hash item_hash = {0x85EBCA77u, 0x165667B1u};
 /* Rows [r0, r1) of one copy, only their entries in [k0, k1): are the
  * column indices in [0, ncols) and ascending within rows (pairs inside
  * [k0, k1)), the values finite?  Adds their share of the agreement sum to
- * *sum (a row cut by k0 or k1 adds its part; the parts add up). */
+ * *sum (a row cut by k0 or k1 adds its part; the parts add up).  An AVX2
+ * clone where the CPU has it (noinline: an inlined copy would be the
+ * default clone). */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+    !defined(__SANITIZE_ADDRESS__)
+__attribute__((target_clones("avx2", "default"), noinline))
+#endif
 static int entries_ok(const int64_t *restrict ptr, int64_t r0, int64_t r1,
                       int64_t k0, int64_t k1, const int32_t *restrict idx,
                       const float *restrict val, int64_t ncols,
