@@ -42,37 +42,34 @@ typedef struct {
 
 #define INF (1.0 / 0.0)
 
-/* The parameters both kinds share; elastic_net adds l1_ratio. */
-#define ENET_COMMON_SPECS                                                      \
-  {"alpha", CLEARN_PARAM_DOUBLE, offsetof(enet_params, alpha), "1.0", 0.0,     \
-   INF, 0, 1, NULL, "regularization strength (scikit-learn's alpha)"},         \
-      {"fit_intercept", CLEARN_PARAM_BOOL,                                     \
-       offsetof(enet_params, fit_intercept), "true", 0, 1, 0, 0, NULL,         \
-       "fit an unpenalized intercept (centre X and y)"},                       \
-      {"tol", CLEARN_PARAM_DOUBLE, offsetof(enet_params, tol), "0.0001", 0.0,  \
-       INF, 0, 1, NULL,                                                        \
-       "stop when the duality gap <= tol * ||y - mean||^2 (checked after a "   \
-       "sweep changing no coefficient by more than tol relative)"},            \
-      {"max_iter", CLEARN_PARAM_INT, offsetof(enet_params, max_iter), "1000",  \
-       1, 1e9, 0, 0, NULL, "maximum sweeps over the coordinates"},             \
-      {"selection", CLEARN_PARAM_STRING, offsetof(enet_params, selection),     \
-       "cyclic", 0, 0, 0, 0, "cyclic|random",                                  \
-       "visit the coordinates in order or in random order"},                   \
-      {"random_state", CLEARN_PARAM_INT, offsetof(enet_params, random_state),  \
-       "0", 0, 9.2e18, 0, 0, NULL, "seed of the random selection"},            \
-      {"warm_start", CLEARN_PARAM_BOOL, offsetof(enet_params, warm_start),     \
-       "false", 0, 1, 0, 0, NULL,                                              \
-       "start from the coefficients of the previous fit"}
-
+/* Both kinds' parameters; lasso lists all but the last (l1_ratio, which
+ * its wrappers fix at 1). */
 static const clearn__param_spec enet_param_specs[] = {
-    ENET_COMMON_SPECS,
+    {"alpha", CLEARN_PARAM_DOUBLE, offsetof(enet_params, alpha), "1.0", 0.0,
+     INF, 0, 1, NULL, "regularization strength (scikit-learn's alpha)"},
+    {"fit_intercept", CLEARN_PARAM_BOOL, offsetof(enet_params, fit_intercept),
+     "true", 0, 1, 0, 0, NULL, "fit an unpenalized intercept (centre X and y)"},
+    {"tol", CLEARN_PARAM_DOUBLE, offsetof(enet_params, tol), "0.0001", 0.0, INF,
+     0, 1, NULL,
+     "stop when the duality gap <= tol * ||y - mean||^2 (checked after a "
+     "sweep changing no coefficient by more than tol relative)"},
+    {"max_iter", CLEARN_PARAM_INT, offsetof(enet_params, max_iter), "1000", 1,
+     1e9, 0, 0, NULL, "maximum sweeps over the coordinates"},
+    {"selection", CLEARN_PARAM_STRING, offsetof(enet_params, selection),
+     "cyclic", 0, 0, 0, 0, "cyclic|random",
+     "visit the coordinates in order or in random order"},
+    {"random_state", CLEARN_PARAM_INT, offsetof(enet_params, random_state), "0",
+     0, 9.2e18, 0, 0, NULL, "seed of the random selection"},
+    {"warm_start", CLEARN_PARAM_BOOL, offsetof(enet_params, warm_start),
+     "false", 0, 1, 0, 0, NULL,
+     "start from the coefficients of the previous fit"},
     {"l1_ratio", CLEARN_PARAM_DOUBLE, offsetof(enet_params, l1_ratio), "0.5",
      0.0, 1.0, 0, 0, NULL,
      "mix of the penalties: 1 = Lasso (L1), 0 = ridge (L2)"},
 };
 
-/* Lasso is elastic_net with l1_ratio = 1 (set by its wrappers below). */
-static const clearn__param_spec lasso_param_specs[] = {ENET_COMMON_SPECS};
+#define N_ENET_PARAMS                                                          \
+  ((int)(sizeof enet_param_specs / sizeof enet_param_specs[0]))
 
 static const char *const enet_attrs[] = {"coef", "intercept", "n_features_in",
                                          "n_iter", "dual_gap"};
@@ -85,7 +82,8 @@ typedef struct {
 
 static void enet_model_free(void *model) {
   enet_model *m = model;
-  if (m == NULL) return;
+  if (m == NULL)
+    return;
   clearn__linmodel_free(m->lm);
   free(m->dual_gap);
   free(m);
@@ -95,7 +93,8 @@ static int enet_model_alloc(int64_t p, int64_t t, enet_model **out) {
   enet_model *m = calloc(1, sizeof *m);
   int rc;
   *out = NULL;
-  if (m == NULL) return clearn__err(CLEARN_ENOMEM, "out of memory");
+  if (m == NULL)
+    return clearn__err(CLEARN_ENOMEM, "out of memory");
   if ((rc = clearn__linmodel_alloc(p, t, &m->lm)) != CLEARN_OK ||
       (m->dual_gap = clearn__calloc((size_t)t, sizeof(double))) == NULL) {
     enet_model_free(m);
@@ -126,7 +125,8 @@ static void cd_gram(int64_t p, const double *Q, const double *q, double yy,
   res->gap_tol = gtol;
   for (i = 0; i < p; i++) {
     double s = 0;
-    for (j = 0; j < p; j++) s += Q[i * p + j] * w[j];
+    for (j = 0; j < p; j++)
+      s += Q[i * p + j] * w[j];
     H[i] = s;
   }
   for (it = 0; it < max_iter; it++) {
@@ -135,17 +135,24 @@ static void cd_gram(int64_t p, const double *Q, const double *q, double yy,
       int64_t ii = random ? (int64_t)(clearn__rng_next(rng) % (uint64_t)p) : f;
       double wi = w[ii], tmp, d;
       const double *Qi = Q + ii * p;
-      if (Q[ii * p + ii] == 0) continue;
+      if (Q[ii * p + ii] == 0)
+        continue;
       if (wi != 0)
-        for (j = 0; j < p; j++) H[j] -= wi * Qi[j];
+        for (j = 0; j < p; j++)
+          H[j] -= wi * Qi[j];
       tmp = q[ii] - H[ii];
-      w[ii] = (tmp > 0 ? 1.0 : tmp < 0 ? -1.0 : 0.0) * fmax(fabs(tmp) - l1, 0) /
-              (Q[ii * p + ii] + l2);
+      w[ii] = (tmp > 0   ? 1.0
+               : tmp < 0 ? -1.0
+                         : 0.0) *
+              fmax(fabs(tmp) - l1, 0) / (Q[ii * p + ii] + l2);
       if (w[ii] != 0)
-        for (j = 0; j < p; j++) H[j] += w[ii] * Qi[j];
+        for (j = 0; j < p; j++)
+          H[j] += w[ii] * Qi[j];
       d = fabs(w[ii] - wi);
-      if (d > dwmax) dwmax = d;
-      if (fabs(w[ii]) > wmax) wmax = fabs(w[ii]);
+      if (d > dwmax)
+        dwmax = d;
+      if (fabs(w[ii]) > wmax)
+        wmax = fabs(w[ii]);
     }
     res->n_iter = it + 1;
     if (wmax == 0 || dwmax / wmax < tol || it == max_iter - 1) {
@@ -153,13 +160,15 @@ static void cd_gram(int64_t p, const double *Q, const double *q, double yy,
       for (j = 0; j < p; j++) {
         double xta = q[j] - H[j] - l2 * w[j];
         qw += w[j] * q[j];
-        if (fabs(xta) > dual) dual = fabs(xta);
+        if (fabs(xta) > dual)
+          dual = fabs(xta);
         wn2 += w[j] * w[j];
         l1n += fabs(w[j]);
       }
       {
         double wH = 0;
-        for (j = 0; j < p; j++) wH += w[j] * H[j];
+        for (j = 0; j < p; j++)
+          wH += w[j] * H[j];
         rn2 = yy + wH - 2 * qw;
       }
       if (dual > l1) {
@@ -185,9 +194,11 @@ static int gram_stats(const enet_params *ep, const clearn_matrix *X,
                       const clearn__reducer *red, clearn__linstats *s) {
   int64_t p = X->cols, i, j;
   int rc = clearn__linstats_compute(X, y, w, ep->fit_intercept, red, s);
-  if (rc != CLEARN_OK) return rc;
+  if (rc != CLEARN_OK)
+    return rc;
   for (i = 0; i < p; i++)
-    for (j = 0; j < i; j++) s->G[i * p + j] = s->G[j * p + i];
+    for (j = 0; j < i; j++)
+      s->G[i * p + j] = s->G[j * p + i];
   return CLEARN_OK;
 }
 
@@ -203,9 +214,11 @@ static int enet_fit_from(const void *params, const void *prev,
   int64_t p = X->cols, t = y->cols, k, j;
   double *q = NULL, *H = NULL, worst_gap = 0, worst_tol = 0;
   int rc, all_conv = 1;
-  if ((rc = gram_stats(ep, X, y, w, red, &s)) != CLEARN_OK) return rc;
+  if ((rc = gram_stats(ep, X, y, w, red, &s)) != CLEARN_OK)
+    return rc;
   clearn__rng_seed(&rng, (uint64_t)ep->random_state);
-  if ((rc = enet_model_alloc(p, t, &m)) != CLEARN_OK) goto cleanup;
+  if ((rc = enet_model_alloc(p, t, &m)) != CLEARN_OK)
+    goto cleanup;
   q = clearn__malloc((size_t)(p ? p : 1), sizeof(double));
   H = clearn__malloc((size_t)(p ? p : 1), sizeof(double));
   if (q == NULL || H == NULL) {
@@ -215,7 +228,8 @@ static int enet_fit_from(const void *params, const void *prev,
   for (k = 0; k < t; k++) {
     double *b = m->lm->coef + k * p, c;
     cd_result res;
-    for (j = 0; j < p; j++) q[j] = s.b[j * t + k];
+    for (j = 0; j < p; j++)
+      q[j] = s.b[j * t + k];
     if (ep->warm_start && pm && pm->lm->n_features == p &&
         pm->lm->n_targets == t)
       memcpy(b, pm->lm->coef + k * p, (size_t)p * sizeof(double));
@@ -224,14 +238,16 @@ static int enet_fit_from(const void *params, const void *prev,
             ep->selection == 1, &rng, b, H, &res);
     /* scikit-learn reports the gap of the objective divided by n. */
     m->dual_gap[k] = res.gap / s.sw;
-    if (res.n_iter > m->n_iter) m->n_iter = res.n_iter;
+    if (res.n_iter > m->n_iter)
+      m->n_iter = res.n_iter;
     if (!res.converged) {
       all_conv = 0;
       worst_gap = res.gap / s.sw;
       worst_tol = res.gap_tol / s.sw;
     }
     c = s.ymean[k];
-    for (j = 0; j < p; j++) c -= s.xmean[j] * b[j];
+    for (j = 0; j < p; j++)
+      c -= s.xmean[j] * b[j];
     m->lm->intercept[k] = ep->fit_intercept ? c : 0.0;
   }
   *model = m;
@@ -278,10 +294,12 @@ static int enet_path(const void *params, const clearn_matrix *X,
   if (alphas == NULL && ep->l1_ratio == 0)
     return clearn__reduce_sum(
         red, NULL, 0,
-        clearn__err(CLEARN_EPARAM, "%s: path: the automatic alpha grid needs "
+        clearn__err(CLEARN_EPARAM,
+                    "%s: path: the automatic alpha grid needs "
                     "l1_ratio > 0; pass the alphas",
                     who));
-  if ((rc = gram_stats(ep, X, y, w, red, &s)) != CLEARN_OK) return rc;
+  if ((rc = gram_stats(ep, X, y, w, red, &s)) != CLEARN_OK)
+    return rc;
   clearn__rng_seed(&rng, (uint64_t)ep->random_state);
   H = clearn__malloc((size_t)(p ? p : 1), sizeof(double));
   b = clearn__calloc((size_t)(p ? p : 1), sizeof(double));
@@ -289,7 +307,8 @@ static int enet_path(const void *params, const clearn_matrix *X,
     rc = clearn__err(CLEARN_ENOMEM, "out of memory");
     goto cleanup;
   }
-  for (j = 0; j < p; j++) amax = fmax(amax, fabs(s.b[j]));
+  for (j = 0; j < p; j++)
+    amax = fmax(amax, fabs(s.b[j]));
   amax /= s.sw * (ep->l1_ratio > 0 ? ep->l1_ratio : 1.0);
   for (a = 0; a < k; a++) {
     double al, c;
@@ -304,13 +323,16 @@ static int enet_path(const void *params, const clearn_matrix *X,
     cd_gram(p, s.G, s.b, s.yy[0], al * ep->l1_ratio * s.sw,
             al * (1.0 - ep->l1_ratio) * s.sw, ep->tol, ep->max_iter,
             ep->selection == 1, &rng, b, H, &res);
-    if (!res.converged && bad < 0) bad = (int)a;
+    if (!res.converged && bad < 0)
+      bad = (int)a;
     memcpy(coefs + a * p, b, (size_t)p * sizeof(double));
     c = s.ymean[0];
-    for (j = 0; j < p; j++) c -= s.xmean[j] * b[j];
+    for (j = 0; j < p; j++)
+      c -= s.xmean[j] * b[j];
     intercepts[a] = ep->fit_intercept ? c : 0.0;
     if (a == k - 1) {
-      if ((rc = enet_model_alloc(p, 1, &m)) != CLEARN_OK) goto cleanup;
+      if ((rc = enet_model_alloc(p, 1, &m)) != CLEARN_OK)
+        goto cleanup;
       memcpy(m->lm->coef, b, (size_t)p * sizeof(double));
       m->lm->intercept[0] = intercepts[a];
       m->n_iter = res.n_iter;
@@ -337,7 +359,8 @@ cleanup:
 static enet_params as_kind(const void *params, int lasso) {
   enet_params ep = *(const enet_params *)params;
   ep.who = lasso ? "lasso" : "elastic_net";
-  if (lasso) ep.l1_ratio = 1.0;
+  if (lasso)
+    ep.l1_ratio = 1.0;
   return ep;
 }
 
@@ -375,8 +398,8 @@ static int enet_path_k(const void *params, const clearn_matrix *X,
                        const clearn__reducer *red, double *alphas_out,
                        double *coefs, double *intercepts, void **last) {
   enet_params ep = as_kind(params, 0);
-  return enet_path(&ep, X, y, w, alphas, k, red, alphas_out, coefs,
-                   intercepts, last);
+  return enet_path(&ep, X, y, w, alphas, k, red, alphas_out, coefs, intercepts,
+                   last);
 }
 
 static int lasso_path(const void *params, const clearn_matrix *X,
@@ -385,8 +408,8 @@ static int lasso_path(const void *params, const clearn_matrix *X,
                       const clearn__reducer *red, double *alphas_out,
                       double *coefs, double *intercepts, void **last) {
   enet_params ep = as_kind(params, 1);
-  return enet_path(&ep, X, y, w, alphas, k, red, alphas_out, coefs,
-                   intercepts, last);
+  return enet_path(&ep, X, y, w, alphas, k, red, alphas_out, coefs, intercepts,
+                   last);
 }
 
 static int enet_predict(const void *params, const void *model,
@@ -421,7 +444,8 @@ static int enet_get_attr(const void *model, const char *name,
 static int enet_save(const void *model, hid_t g) {
   const enet_model *m = model;
   int rc = clearn__linmodel_save(m->lm, g);
-  if (rc == CLEARN_OK) rc = clearn__h5_attr_write_i64(g, "n_iter", m->n_iter);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_write_i64(g, "n_iter", m->n_iter);
   if (rc == CLEARN_OK)
     rc = clearn__h5_write(g, "dual_gap", m->dual_gap, 1, m->lm->n_targets,
                           CLEARN_FLOAT64);
@@ -433,10 +457,12 @@ static int enet_load(hid_t g, void **model) {
   clearn_matrix *gap = NULL;
   void *lm = NULL;
   int rc;
-  if (m == NULL) return clearn__err(CLEARN_ENOMEM, "out of memory");
+  if (m == NULL)
+    return clearn__err(CLEARN_ENOMEM, "out of memory");
   rc = clearn__linmodel_load(g, &lm);
   m->lm = lm;
-  if (rc == CLEARN_OK) rc = clearn__h5_attr_read_i64(g, "n_iter", &m->n_iter);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_read_i64(g, "n_iter", &m->n_iter);
   if (rc == CLEARN_OK)
     rc = clearn__h5_read(g, "dual_gap", CLEARN_FLOAT64, 1, m->lm->n_targets,
                          &gap);
@@ -458,7 +484,7 @@ const clearn__estimator_type clearn__elastic_net_type = {
     "linear regression with combined L1 and L2 penalties (coordinate "
     "descent)",
     enet_param_specs,
-    (int)(sizeof enet_param_specs / sizeof enet_param_specs[0]),
+    N_ENET_PARAMS,
     sizeof(enet_params),
     enet_attrs,
     (int)(sizeof enet_attrs / sizeof enet_attrs[0]),
@@ -476,8 +502,8 @@ const clearn__estimator_type clearn__elastic_net_type = {
 const clearn__estimator_type clearn__lasso_type = {
     "lasso",
     "linear regression with an L1 penalty (coordinate descent)",
-    lasso_param_specs,
-    (int)(sizeof lasso_param_specs / sizeof lasso_param_specs[0]),
+    enet_param_specs,
+    N_ENET_PARAMS - 1, /* all but l1_ratio */
     sizeof(enet_params),
     enet_attrs,
     (int)(sizeof enet_attrs / sizeof enet_attrs[0]),
@@ -493,11 +519,11 @@ const clearn__estimator_type clearn__lasso_type = {
 };
 
 const clearn__estimator_ext clearn__elastic_net_ext = {
-    &clearn__elastic_net_type, 0, NULL, NULL, 0, NULL, NULL, enet_fit_from_k,
-    enet_path_k,
+    &clearn__elastic_net_type, 0,           NULL, NULL, 0, NULL, NULL,
+    enet_fit_from_k,           enet_path_k,
 };
 
 const clearn__estimator_ext clearn__lasso_ext = {
-    &clearn__lasso_type, 0, NULL, NULL, 0, NULL, NULL, lasso_fit_from,
-    lasso_path,
+    &clearn__lasso_type, 0,          NULL, NULL, 0, NULL, NULL,
+    lasso_fit_from,      lasso_path,
 };

@@ -38,16 +38,15 @@
 typedef struct {
   double C;
   int fit_intercept;
-  int solver; /* 0 lbfgs, 1 tron */
+  int solver;       /* 0 lbfgs, 1 tron */
   int class_weight; /* 0 none, 1 balanced */
   double tol;
   int64_t max_iter;
 } lr_params;
 
 static const clearn__param_spec lr_param_specs[] = {
-    {"C", CLEARN_PARAM_DOUBLE, offsetof(lr_params, C), "1.0", 0.0, 1.0 / 0.0,
-     1, 1, NULL,
-     "inverse of the L2 regularization strength (scikit-learn's C)"},
+    {"C", CLEARN_PARAM_DOUBLE, offsetof(lr_params, C), "1.0", 0.0, 1.0 / 0.0, 1,
+     1, NULL, "inverse of the L2 regularization strength (scikit-learn's C)"},
     {"fit_intercept", CLEARN_PARAM_BOOL, offsetof(lr_params, fit_intercept),
      "true", 0, 1, 0, 0, NULL, "fit an unpenalized intercept per class"},
     {"solver", CLEARN_PARAM_STRING, offsetof(lr_params, solver), "lbfgs", 0, 0,
@@ -63,17 +62,17 @@ static const clearn__param_spec lr_param_specs[] = {
      "stop when max |gradient| <= tol, or when an iteration lowers the "
      "objective by <= min(2.2e-16 * 1e7, tol^2) relative (scipy's L-BFGS-B "
      "rules)"},
-    {"max_iter", CLEARN_PARAM_INT, offsetof(lr_params, max_iter), "100", 1,
-     1e9, 0, 0, NULL, "maximum solver iterations"},
+    {"max_iter", CLEARN_PARAM_INT, offsetof(lr_params, max_iter), "100", 1, 1e9,
+     0, 0, NULL, "maximum solver iterations"},
 };
 
 static const char *const lr_attrs[] = {"coef", "intercept", "classes",
                                        "n_features_in", "n_iter"};
 
 typedef struct {
-  int64_t p, K;  /* features, classes */
-  int64_t rows;  /* coefficient rows: 1 if K == 2, else K */
-  double *coef;  /* rows x p */
+  int64_t p, K;      /* features, classes */
+  int64_t rows;      /* coefficient rows: 1 if K == 2, else K */
+  double *coef;      /* rows x p */
   double *intercept; /* rows */
   int64_t *classes;  /* K, ascending */
   int64_t n_iter;
@@ -81,7 +80,8 @@ typedef struct {
 
 static void lr_model_free(void *model) {
   lr_model *m = model;
-  if (m == NULL) return;
+  if (m == NULL)
+    return;
   free(m->coef);
   free(m->intercept);
   free(m->classes);
@@ -91,7 +91,8 @@ static void lr_model_free(void *model) {
 static int lr_model_alloc(int64_t p, int64_t K, lr_model **out) {
   lr_model *m = calloc(1, sizeof *m);
   *out = NULL;
-  if (m == NULL) return clearn__err(CLEARN_ENOMEM, "out of memory");
+  if (m == NULL)
+    return clearn__err(CLEARN_ENOMEM, "out of memory");
   m->p = p;
   m->K = K;
   m->rows = K == 2 ? 1 : K;
@@ -106,7 +107,8 @@ static int lr_model_alloc(int64_t p, int64_t K, lr_model **out) {
   return CLEARN_OK;
 }
 
-/* ---- labels --------------------------------------------------------------- */
+/* ---- labels ---------------------------------------------------------------
+ */
 
 /* Position of v in the ascending a[0..n), or -1. */
 static int64_t find_label(const double *a, int64_t n, double v) {
@@ -129,7 +131,8 @@ static int local_labels(const clearn_matrix *y, double **out, int64_t *k) {
   double *a = clearn__malloc((size_t)cap, sizeof(double)), last = 0;
   *out = NULL;
   *k = 0;
-  if (a == NULL) return clearn__err(CLEARN_ENOMEM, "out of memory");
+  if (a == NULL)
+    return clearn__err(CLEARN_ENOMEM, "out of memory");
   for (i = 0; i < n; i++) {
     double v = Y[i];
     int64_t lo = 0, hi = cnt;
@@ -137,10 +140,11 @@ static int local_labels(const clearn_matrix *y, double **out, int64_t *k) {
       free(a);
       return clearn__err(CLEARN_EINVAL,
                          WHO ": y[%lld] = %.17g is not a class label (labels "
-                         "are integers with |label| <= 2^53)",
+                             "are integers with |label| <= 2^53)",
                          (long long)i, v);
     }
-    if (cnt > 0 && v == last) continue; /* runs of one label are common */
+    if (cnt > 0 && v == last)
+      continue; /* runs of one label are common */
     last = v;
     while (lo < hi) {
       int64_t mid = lo + (hi - lo) / 2;
@@ -149,7 +153,8 @@ static int local_labels(const clearn_matrix *y, double **out, int64_t *k) {
       else
         hi = mid;
     }
-    if (lo < cnt && a[lo] == v) continue;
+    if (lo < cnt && a[lo] == v)
+      continue;
     if (cnt == cap) {
       double *b = realloc(a, (size_t)(cap *= 2) * sizeof(double));
       if (b == NULL) {
@@ -170,8 +175,8 @@ static int local_labels(const clearn_matrix *y, double **out, int64_t *k) {
 /* The union of every participant's labels, ascending: one maximum per
  * class over the negated next-larger label (a participant without one
  * offers -inf). */
-static int global_labels(const clearn__reducer *red, double *loc,
-                         int64_t nloc, int rc, double **out, int64_t *k) {
+static int global_labels(const clearn__reducer *red, double *loc, int64_t nloc,
+                         int rc, double **out, int64_t *k) {
   double cur = -INFINITY, *a = NULL;
   int64_t cnt = 0, cap = 0, j = 0;
   *out = NULL;
@@ -185,12 +190,16 @@ static int global_labels(const clearn__reducer *red, double *loc,
   }
   for (;;) {
     double v = -INFINITY;
-    while (loc && j < nloc && loc[j] <= cur) j++;
-    if (rc == CLEARN_OK && loc && j < nloc) v = -loc[j];
+    while (loc && j < nloc && loc[j] <= cur)
+      j++;
+    if (rc == CLEARN_OK && loc && j < nloc)
+      v = -loc[j];
     rc = clearn__reduce_max(red, &v, 1, rc);
-    if (rc != CLEARN_OK || v == -INFINITY) break;
+    if (rc != CLEARN_OK || v == -INFINITY)
+      break;
     if (cnt == cap) {
-      double *b = realloc(a, (size_t)(cap = cap ? 2 * cap : 16) * sizeof(double));
+      double *b =
+          realloc(a, (size_t)(cap = cap ? 2 * cap : 16) * sizeof(double));
       if (b == NULL) {
         rc = clearn__err(CLEARN_ENOMEM, "out of memory");
         continue; /* reported in the next round, which then ends */
@@ -209,7 +218,8 @@ static int global_labels(const clearn__reducer *red, double *loc,
   return CLEARN_OK;
 }
 
-/* ---- the objective ---------------------------------------------------------- */
+/* ---- the objective ----------------------------------------------------------
+ */
 
 typedef struct {
   const double *X;
@@ -218,17 +228,18 @@ typedef struct {
   const int32_t *cls;
   const double *sw; /* per-row weight, NULL = 1 */
   double C;
-  int64_t nv;      /* variables: R p (+ R) */
+  int64_t nv; /* variables: R p (+ R) */
   int64_t B, nb, np;
-  double *cache;   /* binary: n curvature weights; multinomial: n x K probs */
-  double *part;    /* np x (1 + nv) partial sums */
-  double *g;       /* 1 + nv: reduced [f, gradient] at the current point */
-  double *h;       /* 1 + nv: reduced Hessian-vector product */
+  double *cache; /* binary: n curvature weights; multinomial: n x K probs */
+  double *part;  /* np x (1 + nv) partial sums */
+  double *g;     /* 1 + nv: reduced [f, gradient] at the current point */
+  double *h;     /* 1 + nv: reduced Hessian-vector product */
   const clearn__reducer *red;
 } lr_obj;
 
 static double sigmoid(double z) {
-  if (z >= 0) return 1.0 / (1.0 + exp(-z));
+  if (z >= 0)
+    return 1.0 / (1.0 + exp(-z));
   {
     double e = exp(z);
     return e / (1.0 + e);
@@ -238,8 +249,8 @@ static double sigmoid(double z) {
 /* One piece of blocks: acc = [f, dW (R x p), db (R)] for value (mode 0),
  * or [unused, HW, Hb] for a Hessian-vector product with direction v
  * (mode 1).  Z is scratch for B x R values. */
-static int piece_pass(const lr_obj *o, int64_t piece, const double *v,
-                      int mode, double *acc, double *Z) {
+static int piece_pass(const lr_obj *o, int64_t piece, const double *v, int mode,
+                      double *acc, double *Z) {
   int64_t b0 = piece * o->nb / o->np, b1 = (piece + 1) * o->nb / o->np, b;
   int64_t p = o->p, R = o->R, K = R == 1 ? 2 : R;
   const double *Wv = v, *bv = o->fi ? v + R * p : NULL;
@@ -263,7 +274,8 @@ static int piece_pass(const lr_obj *o, int64_t piece, const double *v,
         } else {
           Z[r] = o->cache[i] * z;
         }
-        if (bv) db[0] += Z[r];
+        if (bv)
+          db[0] += Z[r];
       }
       if (rc == CLEARN_OK)
         rc = clearn__dgemv_t(rows, p, 1.0, Xb, p, Z, 1.0, dW);
@@ -274,12 +286,15 @@ static int piece_pass(const lr_obj *o, int64_t piece, const double *v,
         double *z = Z + r * K, *P = o->cache + i * K,
                s = o->sw ? o->sw[i] : 1.0;
         if (bv)
-          for (k = 0; k < K; k++) z[k] += bv[k];
+          for (k = 0; k < K; k++)
+            z[k] += bv[k];
         if (mode == 0) {
           double mx = z[0], sum = 0, lse;
           int64_t c = o->cls[i];
-          for (k = 1; k < K; k++) mx = z[k] > mx ? z[k] : mx;
-          for (k = 0; k < K; k++) sum += (P[k] = exp(z[k] - mx));
+          for (k = 1; k < K; k++)
+            mx = z[k] > mx ? z[k] : mx;
+          for (k = 0; k < K; k++)
+            sum += (P[k] = exp(z[k] - mx));
           lse = mx + log(sum);
           acc[0] += s * (lse - z[c]);
           for (k = 0; k < K; k++) {
@@ -288,11 +303,14 @@ static int piece_pass(const lr_obj *o, int64_t piece, const double *v,
           }
         } else {
           double pu = 0;
-          for (k = 0; k < K; k++) pu += P[k] * z[k];
-          for (k = 0; k < K; k++) z[k] = s * P[k] * (z[k] - pu);
+          for (k = 0; k < K; k++)
+            pu += P[k] * z[k];
+          for (k = 0; k < K; k++)
+            z[k] = s * P[k] * (z[k] - pu);
         }
         if (bv)
-          for (k = 0; k < K; k++) db[k] += z[k];
+          for (k = 0; k < K; k++)
+            db[k] += z[k];
       }
       if (rc == CLEARN_OK)
         rc = clearn__dgemm_tn(rows, K, p, 1.0, Z, K, Xb, p, 1.0, dW);
@@ -306,13 +324,18 @@ static int piece_pass(const lr_obj *o, int64_t piece, const double *v,
 static int full_pass(lr_obj *o, const double *v, int mode, double *dst) {
   int64_t q = 1 + o->nv, piece, j;
   int failed = 0, nt = clearn__threads(), prev, rc;
-  if (nt > o->np) nt = (int)o->np;
-  if (nt < 1) nt = 1;
+  if (nt > o->np)
+    nt = (int)o->np;
+  if (nt < 1)
+    nt = 1;
   memset(o->part, 0, (size_t)(o->np * q) * sizeof(double));
   prev = clearn__blas_serial_begin();
-#pragma omp parallel for schedule(dynamic, 1) num_threads(nt) reduction(| : failed)
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nt)                  \
+    reduction(|                                                                \
+              : failed)
   for (piece = 0; piece < o->np; piece++) {
-    double *Z = malloc((size_t)(o->B * (o->R == 1 ? 1 : o->R)) * sizeof(double));
+    double *Z =
+        malloc((size_t)(o->B * (o->R == 1 ? 1 : o->R)) * sizeof(double));
     if (Z == NULL ||
         piece_pass(o, piece, v, mode, o->part + piece * q, Z) != CLEARN_OK)
       failed = 1;
@@ -321,7 +344,8 @@ static int full_pass(lr_obj *o, const double *v, int mode, double *dst) {
   clearn__blas_serial_end(prev);
   memset(dst, 0, (size_t)q * sizeof(double));
   for (piece = 0; piece < o->np; piece++)
-    for (j = 0; j < q; j++) dst[j] += o->part[piece * q + j];
+    for (j = 0; j < q; j++)
+      dst[j] += o->part[piece * q + j];
   rc = failed ? clearn__err(CLEARN_ENOMEM, WHO ": out of memory (row blocks)")
               : CLEARN_OK;
   return clearn__reduce_sum(o->red, dst, (size_t)q, rc);
@@ -332,7 +356,8 @@ static int obj_value(void *ctx, const double *w, double *f) {
   int64_t j, nw = o->R * o->p;
   double pen = 0;
   int rc = full_pass(o, w, 0, o->g);
-  if (rc != CLEARN_OK) return rc;
+  if (rc != CLEARN_OK)
+    return rc;
   for (j = 0; j < nw; j++) {
     pen += w[j] * w[j];
     o->g[1 + j] += w[j] / o->C;
@@ -353,11 +378,13 @@ static int obj_hessvec(void *ctx, const double *s, double *Hs) {
   int64_t j, nw = o->R * o->p;
   int rc = full_pass(o, s, 1, o->h);
   if (rc == CLEARN_OK)
-    for (j = 0; j < o->nv; j++) Hs[j] = o->h[1 + j] + (j < nw ? s[j] / o->C : 0);
+    for (j = 0; j < o->nv; j++)
+      Hs[j] = o->h[1 + j] + (j < nw ? s[j] / o->C : 0);
   return rc;
 }
 
-/* ---- fit -------------------------------------------------------------------- */
+/* ---- fit --------------------------------------------------------------------
+ */
 
 static int lr_fit(const void *params, const clearn_matrix *X,
                   const clearn_matrix *y, const clearn_matrix *w,
@@ -378,15 +405,16 @@ static int lr_fit(const void *params, const clearn_matrix *X,
   if (y->cols != 1)
     rc = clearn__err(CLEARN_ESHAPE,
                      WHO ": y has %lld columns; pass the class labels as one "
-                     "column (n x 1)",
+                         "column (n x 1)",
                      (long long)y->cols);
-  if (rc == CLEARN_OK) rc = local_labels(y, &loc, &nloc);
+  if (rc == CLEARN_OK)
+    rc = local_labels(y, &loc, &nloc);
   if ((rc = global_labels(red, loc, nloc, rc, &labels, &K)) != CLEARN_OK)
     return rc;
   if (K < 2) {
     rc = clearn__err(CLEARN_EINVAL,
                      WHO ": y holds one class only (label %.17g); need samples "
-                     "of at least 2 classes",
+                         "of at least 2 classes",
                      K ? labels[0] : 0.0);
     goto cleanup;
   }
@@ -407,13 +435,15 @@ static int lr_fit(const void *params, const clearn_matrix *X,
     /* scikit-learn's "balanced": n / (K n_k) from unweighted counts. */
     double total = 0;
     rc = clearn__reduce_sum(red, cnt, (size_t)K, rc);
-    if (rc != CLEARN_OK) goto cleanup;
-    for (k = 0; k < K; k++) total += cnt[k];
+    if (rc != CLEARN_OK)
+      goto cleanup;
+    for (k = 0; k < K; k++)
+      total += cnt[k];
     if ((wbuf = clearn__malloc((size_t)(n ? n : 1), sizeof(double))) == NULL)
       rc = clearn__err(CLEARN_ENOMEM, "out of memory");
     for (i = 0; rc == CLEARN_OK && i < n; i++)
-      wbuf[i] = (w ? CLEARN__F64(w)[i] : 1.0) * total /
-                ((double)K * cnt[cls[i]]);
+      wbuf[i] =
+          (w ? CLEARN__F64(w)[i] : 1.0) * total / ((double)K * cnt[cls[i]]);
   }
   o.X = CLEARN__F64(X);
   o.n = n;
@@ -425,7 +455,8 @@ static int lr_fit(const void *params, const clearn_matrix *X,
   o.C = lp->C;
   o.nv = o.R * p + (o.fi ? o.R : 0);
   o.B = (1 << 15) / (p + o.R);
-  if (o.B < 16) o.B = 16;
+  if (o.B < 16)
+    o.B = 16;
   o.nb = (n + o.B - 1) / o.B;
   o.np = o.nb < 16 ? o.nb : 16;
   o.red = red;
@@ -443,7 +474,8 @@ static int lr_fit(const void *params, const clearn_matrix *X,
                        (long long)n);
   }
   /* Every participant agrees on the set-up before the solver's sums. */
-  if ((rc = clearn__reduce_sum(red, NULL, 0, rc)) != CLEARN_OK) goto cleanup;
+  if ((rc = clearn__reduce_sum(red, NULL, 0, rc)) != CLEARN_OK)
+    goto cleanup;
 
   obj.n = o.nv;
   obj.ctx = &o;
@@ -451,42 +483,47 @@ static int lr_fit(const void *params, const clearn_matrix *X,
   obj.gradient = obj_gradient;
   obj.hessvec = obj_hessvec;
   opts.gtol = lp->tol;
-  opts.ftol = lp->tol * lp->tol < 2.220446049250313e-09
-                  ? lp->tol * lp->tol
-                  : 2.220446049250313e-09;
+  opts.ftol = lp->tol * lp->tol < 2.220446049250313e-09 ? lp->tol * lp->tol
+                                                        : 2.220446049250313e-09;
   opts.max_iter = lp->max_iter;
   opts.memory = 10;
   rc = lp->solver == 0 ? clearn__lbfgs(&obj, wv, &opts, &res)
                        : clearn__tron(&obj, wv, &opts, &res);
-  if (rc != CLEARN_OK) goto cleanup;
+  if (rc != CLEARN_OK)
+    goto cleanup;
   for (i = 0; i < o.nv; i++)
     if (!isfinite(wv[i])) {
       rc = clearn__err(CLEARN_ENUMERIC,
                        WHO ": the solver diverged (non-finite coefficients)");
       goto cleanup;
     }
-  if ((rc = lr_model_alloc(p, K, &m)) != CLEARN_OK) goto cleanup;
+  if ((rc = lr_model_alloc(p, K, &m)) != CLEARN_OK)
+    goto cleanup;
   memcpy(m->coef, wv, (size_t)(o.R * p) * sizeof(double));
-  if (o.fi) memcpy(m->intercept, wv + o.R * p, (size_t)o.R * sizeof(double));
-  for (k = 0; k < K; k++) m->classes[k] = (int64_t)labels[k];
+  if (o.fi)
+    memcpy(m->intercept, wv + o.R * p, (size_t)o.R * sizeof(double));
+  for (k = 0; k < K; k++)
+    m->classes[k] = (int64_t)labels[k];
   m->n_iter = res.n_iter;
   *model = m;
   if (!res.converged && res.stalled)
-    rc = clearn__err(CLEARN_ENOTCONVERGED,
-                     WHO ": %s stopped after %lld iterations: no step lowers "
-                     "the objective any more (max |gradient| = %.3g > tol = "
-                     "%g, below what rounding allows here); the model is "
-                     "usable",
-                     lp->solver == 0 ? "lbfgs" : "tron",
-                     (long long)res.n_iter, res.gmax, lp->tol);
+    rc =
+        clearn__err(CLEARN_ENOTCONVERGED,
+                    WHO ": %s stopped after %lld iterations: no step lowers "
+                        "the objective any more (max |gradient| = %.3g > tol = "
+                        "%g, below what rounding allows here); the model is "
+                        "usable",
+                    lp->solver == 0 ? "lbfgs" : "tron", (long long)res.n_iter,
+                    res.gmax, lp->tol);
   else if (!res.converged)
-    rc = clearn__err(CLEARN_ENOTCONVERGED,
-                     WHO ": %s did not converge in max_iter = %lld "
-                     "iterations (max |gradient| = %.3g > tol = %g); the "
-                     "model is usable; raise max_iter or scale the features "
-                     "(standard_scaler)",
-                     lp->solver == 0 ? "lbfgs" : "tron",
-                     (long long)lp->max_iter, res.gmax, lp->tol);
+    rc =
+        clearn__err(CLEARN_ENOTCONVERGED,
+                    WHO ": %s did not converge in max_iter = %lld "
+                        "iterations (max |gradient| = %.3g > tol = %g); the "
+                        "model is usable; raise max_iter or scale the features "
+                        "(standard_scaler)",
+                    lp->solver == 0 ? "lbfgs" : "tron", (long long)lp->max_iter,
+                    res.gmax, lp->tol);
 cleanup:
   free(labels);
   free(cls);
@@ -500,7 +537,8 @@ cleanup:
   return rc;
 }
 
-/* ---- prediction ------------------------------------------------------------- */
+/* ---- prediction -------------------------------------------------------------
+ */
 
 /* m x R margins X coef^T + intercept. */
 static int margins(const lr_model *m, const clearn_matrix *X,
@@ -508,10 +546,12 @@ static int margins(const lr_model *m, const clearn_matrix *X,
   int64_t n = X->rows, R = m->rows, i, k;
   double *Z;
   int rc = clearn_matrix_create(n, R, CLEARN_FLOAT64, out);
-  if (rc != CLEARN_OK) return rc;
+  if (rc != CLEARN_OK)
+    return rc;
   Z = (*out)->data;
   for (i = 0; i < n; i++)
-    for (k = 0; k < R; k++) Z[i * R + k] = m->intercept[k];
+    for (k = 0; k < R; k++)
+      Z[i * R + k] = m->intercept[k];
   rc = clearn__dgemm_nt(n, R, m->p, 1.0, CLEARN__F64(X), m->p, m->coef, m->p,
                         1.0, Z);
   if (rc != CLEARN_OK) {
@@ -535,7 +575,8 @@ static int lr_proba(const void *params, const void *model,
   double *P, *Z;
   int rc = margins(m, X, &Zm);
   (void)params;
-  if (rc == CLEARN_OK) rc = clearn_matrix_create(n, K, CLEARN_FLOAT64, out);
+  if (rc == CLEARN_OK)
+    rc = clearn_matrix_create(n, K, CLEARN_FLOAT64, out);
   if (rc != CLEARN_OK) {
     clearn_matrix_free(Zm);
     return rc;
@@ -548,9 +589,12 @@ static int lr_proba(const void *params, const void *model,
       P[2 * i] = 1.0 - P[2 * i + 1];
     } else {
       double mx = Z[i * K], sum = 0;
-      for (k = 1; k < K; k++) mx = Z[i * K + k] > mx ? Z[i * K + k] : mx;
-      for (k = 0; k < K; k++) sum += (P[i * K + k] = exp(Z[i * K + k] - mx));
-      for (k = 0; k < K; k++) P[i * K + k] /= sum;
+      for (k = 1; k < K; k++)
+        mx = Z[i * K + k] > mx ? Z[i * K + k] : mx;
+      for (k = 0; k < K; k++)
+        sum += (P[i * K + k] = exp(Z[i * K + k] - mx));
+      for (k = 0; k < K; k++)
+        P[i * K + k] /= sum;
     }
   }
   clearn_matrix_free(Zm);
@@ -566,7 +610,8 @@ static int lr_predict(const void *params, const void *model,
   const double *Z;
   int rc = margins(m, X, &Zm);
   (void)params;
-  if (rc == CLEARN_OK) rc = clearn_matrix_create(n, 1, CLEARN_FLOAT64, out);
+  if (rc == CLEARN_OK)
+    rc = clearn_matrix_create(n, 1, CLEARN_FLOAT64, out);
   if (rc != CLEARN_OK) {
     clearn_matrix_free(Zm);
     return rc;
@@ -579,7 +624,8 @@ static int lr_predict(const void *params, const void *model,
       best = Z[i] > 0 ? 1 : 0;
     else
       for (k = 1; k < R; k++)
-        if (Z[i * R + k] > Z[i * R + best]) best = k;
+        if (Z[i * R + k] > Z[i * R + best])
+          best = k;
     Y[i] = (double)m->classes[best];
   }
   clearn_matrix_free(Zm);
@@ -614,7 +660,8 @@ static int lr_get_attr(const void *model, const char *name,
   return clearn__err(CLEARN_EINVAL, "unknown attribute '%s'", name);
 }
 
-/* ---- persistence ------------------------------------------------------------ */
+/* ---- persistence ------------------------------------------------------------
+ */
 
 static int lr_save(const void *model, hid_t g) {
   const lr_model *m = model;
@@ -624,7 +671,8 @@ static int lr_save(const void *model, hid_t g) {
                           CLEARN_FLOAT64);
   if (rc == CLEARN_OK)
     rc = clearn__h5_write(g, "classes", m->classes, 1, m->K, CLEARN_INT64);
-  if (rc == CLEARN_OK) rc = clearn__h5_attr_write_i64(g, "n_iter", m->n_iter);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_write_i64(g, "n_iter", m->n_iter);
   return rc;
 }
 
@@ -648,8 +696,10 @@ static int lr_load(hid_t g, void **model) {
     rc = clearn__h5_read(g, "coef", CLEARN_FLOAT64, K == 2 ? 1 : K, -1, &coef);
   if (rc == CLEARN_OK)
     rc = clearn__h5_read(g, "intercept", CLEARN_FLOAT64, 1, coef->rows, &icpt);
-  if (rc == CLEARN_OK) rc = lr_model_alloc(coef->cols, K, &m);
-  if (rc == CLEARN_OK) rc = clearn__h5_attr_read_i64(g, "n_iter", &m->n_iter);
+  if (rc == CLEARN_OK)
+    rc = lr_model_alloc(coef->cols, K, &m);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_read_i64(g, "n_iter", &m->n_iter);
   if (rc == CLEARN_OK) {
     if (coef->rows * coef->cols > 0)
       memcpy(m->coef, coef->data,
@@ -658,7 +708,8 @@ static int lr_load(hid_t g, void **model) {
     memcpy(m->classes, cl->data, (size_t)K * sizeof(int64_t));
     if ((rc = clearn__check_finite(coef, "model", "coef")) == CLEARN_OK)
       rc = clearn__check_finite(icpt, "model", "intercept");
-    if (rc == CLEARN_ENUMERIC) rc = CLEARN_EFORMAT;
+    if (rc == CLEARN_ENUMERIC)
+      rc = CLEARN_EFORMAT;
   }
   clearn_matrix_free(cl);
   clearn_matrix_free(coef);

@@ -23,8 +23,8 @@ typedef struct {
 } scaler_params;
 
 static const clearn__param_spec scaler_param_specs[] = {
-    {"with_mean", CLEARN_PARAM_BOOL, offsetof(scaler_params, with_mean),
-     "true", 0, 1, 0, 0, NULL, "subtract the column means"},
+    {"with_mean", CLEARN_PARAM_BOOL, offsetof(scaler_params, with_mean), "true",
+     0, 1, 0, 0, NULL, "subtract the column means"},
     {"with_std", CLEARN_PARAM_BOOL, offsetof(scaler_params, with_std), "true",
      0, 1, 0, 0, NULL, "divide by the column standard deviations"},
 };
@@ -40,7 +40,8 @@ typedef struct {
 
 static void scaler_free(void *model) {
   scaler_model *m = model;
-  if (m == NULL) return;
+  if (m == NULL)
+    return;
   free(m->mean);
   free(m->var);
   free(m->scale);
@@ -50,7 +51,8 @@ static void scaler_free(void *model) {
 static int scaler_alloc(int64_t p, scaler_model **out) {
   scaler_model *m = calloc(1, sizeof *m);
   *out = NULL;
-  if (m == NULL) return clearn__err(CLEARN_ENOMEM, "out of memory");
+  if (m == NULL)
+    return clearn__err(CLEARN_ENOMEM, "out of memory");
   m->p = p;
   m->mean = clearn__calloc((size_t)(p ? p : 1), sizeof(double));
   m->var = clearn__calloc((size_t)(p ? p : 1), sizeof(double));
@@ -73,11 +75,13 @@ static int scaler_fit(const void *params, const clearn_matrix *X,
   double *acc = clearn__calloc((size_t)(p + 1), sizeof(double));
   int rc = acc ? CLEARN_OK : clearn__err(CLEARN_ENOMEM, "out of memory");
   (void)y;
-  if (rc == CLEARN_OK) rc = scaler_alloc(p, &m);
+  if (rc == CLEARN_OK)
+    rc = scaler_alloc(p, &m);
   /* acc = [sum w x (p), sum w] */
   for (i = 0; rc == CLEARN_OK && i < n; i++) {
     double wi = W ? W[i] : 1.0;
-    for (j = 0; j < p; j++) acc[j] += wi * Xd[i * p + j];
+    for (j = 0; j < p; j++)
+      acc[j] += wi * Xd[i * p + j];
     acc[p] += wi;
   }
   if ((rc = clearn__reduce_sum(red, acc, (size_t)(p + 1), rc)) != CLEARN_OK)
@@ -88,7 +92,8 @@ static int scaler_fit(const void *params, const clearn_matrix *X,
     goto cleanup;
   }
   m->n_seen = acc[p];
-  for (j = 0; j < p; j++) m->mean[j] = acc[j] / acc[p];
+  for (j = 0; j < p; j++)
+    m->mean[j] = acc[j] / acc[p];
   memset(acc, 0, (size_t)(p + 1) * sizeof(double));
   for (i = 0; i < n; i++) {
     double wi = W ? W[i] : 1.0;
@@ -125,7 +130,8 @@ static int scaler_apply(const void *params, const void *model,
   const double *Xd = CLEARN__F64(X);
   double *O;
   int rc = clearn_matrix_create(n, p, CLEARN_FLOAT64, out);
-  if (rc != CLEARN_OK) return rc;
+  if (rc != CLEARN_OK)
+    return rc;
   O = (*out)->data;
   for (i = 0; i < n; i++)
     for (j = 0; j < p; j++) {
@@ -160,10 +166,14 @@ static int scaler_get_attr(const void *model, const char *name,
                            clearn_matrix **out) {
   const scaler_model *m = model;
   int rc;
-  if (strcmp(name, "mean") == 0) return row_out(m->mean, m->p, out);
-  if (strcmp(name, "scale") == 0) return row_out(m->scale, m->p, out);
-  if (strcmp(name, "var") == 0) return row_out(m->var, m->p, out);
-  if (strcmp(name, "n_samples_seen") == 0) return row_out(&m->n_seen, 1, out);
+  if (strcmp(name, "mean") == 0)
+    return row_out(m->mean, m->p, out);
+  if (strcmp(name, "scale") == 0)
+    return row_out(m->scale, m->p, out);
+  if (strcmp(name, "var") == 0)
+    return row_out(m->var, m->p, out);
+  if (strcmp(name, "n_samples_seen") == 0)
+    return row_out(&m->n_seen, 1, out);
   if (strcmp(name, "n_features_in") == 0) {
     if ((rc = clearn_matrix_create(1, 1, CLEARN_INT64, out)) == CLEARN_OK)
       *(int64_t *)(*out)->data = m->p;
@@ -193,7 +203,8 @@ static int scaler_load(hid_t g, void **model) {
     rc = clearn__h5_read(g, "var", CLEARN_FLOAT64, 1, mean->cols, &var);
   if (rc == CLEARN_OK)
     rc = clearn__h5_read(g, "scale", CLEARN_FLOAT64, 1, mean->cols, &scale);
-  if (rc == CLEARN_OK) rc = scaler_alloc(mean->cols, &m);
+  if (rc == CLEARN_OK)
+    rc = scaler_alloc(mean->cols, &m);
   if (rc == CLEARN_OK)
     rc = clearn__h5_attr_read_f64(g, "n_samples_seen", &m->n_seen);
   if (rc == CLEARN_OK) {

@@ -61,7 +61,8 @@ static const char *opt(int argc, char **argv, const char *name,
                        const char *dflt) {
   int i;
   for (i = 0; i + 1 < argc; i++)
-    if (strcmp(argv[i], name) == 0) return argv[i + 1];
+    if (strcmp(argv[i], name) == 0)
+      return argv[i + 1];
   return dflt;
 }
 
@@ -103,11 +104,13 @@ static void objective(const data *d, const double *w, double b, double C,
   int64_t i, j;
   for (i = 0; i < d->n; i++) {
     double z = b, m;
-    for (j = 0; j < d->p; j++) z += d->X[i * d->p + j] * w[j];
+    for (j = 0; j < d->p; j++)
+      z += d->X[i * d->p + j] * w[j];
     m = d->y[i] > 0.5 ? z : -z;
     s += m > 0 ? log1p(exp(-m)) : -m + log1p(exp(m));
   }
-  for (j = 0; j < d->p; j++) pen += w[j] * w[j];
+  for (j = 0; j < d->p; j++)
+    pen += w[j] * w[j];
   *F = s + 0.5 * pen / C;
   *logloss = s / (double)d->n;
 }
@@ -119,11 +122,12 @@ static int gen(const char *path, int64_t n, int64_t p, uint64_t seed) {
   uint64_t s = mix(seed);
   int64_t i, j;
   int ok;
-  if (!f || !w || !X || !y) return 1;
+  if (!f || !w || !X || !y)
+    return 1;
   for (j = 0; j < p; j++) {
     double u = unif(&s), v = unif(&s);
-    w[j] = 2.0 * sqrt(-2 * log(u)) * cos(6.283185307179586 * v) /
-           sqrt((double)p);
+    w[j] =
+        2.0 * sqrt(-2 * log(u)) * cos(6.283185307179586 * v) / sqrt((double)p);
   }
   for (i = 0; i < n; i++) {
     double z = 0.3, *row = X + i * p;
@@ -131,10 +135,11 @@ static int gen(const char *path, int64_t n, int64_t p, uint64_t seed) {
       double a = unif(&s), c = unif(&s), r = sqrt(-2 * log(a));
       row[j] = r * cos(6.283185307179586 * c) * (double)(1 + j % 5) * 0.5;
       if (j + 1 < p)
-        row[j + 1] = r * sin(6.283185307179586 * c) *
-                     (double)(1 + (j + 1) % 5) * 0.5;
+        row[j + 1] =
+            r * sin(6.283185307179586 * c) * (double)(1 + (j + 1) % 5) * 0.5;
     }
-    for (j = 0; j < p; j++) z += w[j] * row[j];
+    for (j = 0; j < p; j++)
+      z += w[j] * row[j];
     y[i] = unif(&s) < 1.0 / (1.0 + exp(-z)) ? 1.0 : 0.0;
   }
   ok = fwrite(X, 8, (size_t)(n * p), f) == (size_t)(n * p) &&
@@ -145,8 +150,8 @@ static int gen(const char *path, int64_t n, int64_t p, uint64_t seed) {
     perror(path);
     return 1;
   }
-  printf("RESULT mode=gen n=%lld p=%lld file=%s\n", (long long)n,
-         (long long)p, path);
+  printf("RESULT mode=gen n=%lld p=%lld file=%s\n", (long long)n, (long long)p,
+         path);
   return 0;
 }
 
@@ -171,7 +176,8 @@ static int run_clearn(const data *d, const char *solver, double tol, double C,
       fprintf(stderr, "fit: %s\n", clearn_last_error());
       return 1;
     }
-    if (t < best) best = t;
+    if (t < best)
+      best = t;
     printf("clearn %s rep %d: %.3f s%s\n", solver, r, t,
            rc == CLEARN_ENOTCONVERGED ? " (not converged)" : "");
   }
@@ -207,7 +213,8 @@ static int run_liblinear(const data *d, double eps, double C) {
   struct parameter par;
   struct model *m;
   const char *err;
-  if (!nodes || !rows || !lab) return 1;
+  if (!nodes || !rows || !lab)
+    return 1;
   t0 = now();
   for (i = 0; i < n; i++) {
     struct feature_node *r = nodes + i * (p + 2);
@@ -263,15 +270,15 @@ int main(int argc, char **argv) {
   data d;
   int64_t p;
   if (argc < 3) {
-    fprintf(stderr, "usage: %s gen|clearn|liblinear FILE [options]\n",
-            argv[0]);
+    fprintf(stderr, "usage: %s gen|clearn|liblinear FILE [options]\n", argv[0]);
     return 2;
   }
   p = atoll(opt(argc, argv, "--p", "100"));
   if (strcmp(argv[1], "gen") == 0)
     return gen(argv[2], atoll(opt(argc, argv, "--n", "1000000")), p,
                strtoull(opt(argc, argv, "--seed", "20261121"), NULL, 10));
-  if (!load(argv[2], p, &d)) return 1;
+  if (!load(argv[2], p, &d))
+    return 1;
   if (strcmp(argv[1], "clearn") == 0)
     return run_clearn(&d, opt(argc, argv, "--solver", "lbfgs"),
                       atof(opt(argc, argv, "--tol", "1e-4")),

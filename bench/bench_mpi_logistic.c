@@ -24,7 +24,8 @@ static const char *opt(int argc, char **argv, const char *name,
                        const char *dflt) {
   int i;
   for (i = 0; i + 1 < argc; i++)
-    if (strcmp(argv[i], name) == 0) return argv[i + 1];
+    if (strcmp(argv[i], name) == 0)
+      return argv[i + 1];
   return dflt;
 }
 
@@ -41,7 +42,8 @@ int main(int argc, char **argv) {
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
   MPI_Comm_size(MPI_COMM_WORLD, &size);
   if (argc < 2) {
-    if (rank == 0) fprintf(stderr, "usage: %s FILE [options]\n", argv[0]);
+    if (rank == 0)
+      fprintf(stderr, "usage: %s FILE [options]\n", argv[0]);
     MPI_Finalize();
     return 2;
   }
@@ -60,11 +62,14 @@ int main(int argc, char **argv) {
   X = malloc((size_t)(rows * p) * 8);
   y = malloc((size_t)(rows ? rows : 1) * 8);
   fseek(f, (long)(lo * p * 8), SEEK_SET);
-  if (fread(X, 8, (size_t)(rows * p), f) != (size_t)(rows * p)) rc = 1;
+  if (fread(X, 8, (size_t)(rows * p), f) != (size_t)(rows * p))
+    rc = 1;
   fseek(f, (long)((n * p + lo) * 8), SEEK_SET);
-  if (fread(y, 8, (size_t)rows, f) != (size_t)rows) rc = 1;
+  if (fread(y, 8, (size_t)rows, f) != (size_t)rows)
+    rc = 1;
   fclose(f);
-  if (rc) MPI_Abort(MPI_COMM_WORLD, 1);
+  if (rc)
+    MPI_Abort(MPI_COMM_WORLD, 1);
   clearn_matrix_wrap(X, rows, p, CLEARN_FLOAT64, &Xm);
   clearn_matrix_wrap(y, rows, 1, CLEARN_FLOAT64, &ym);
   clearn_estimator_create("logistic_regression", &e);
@@ -80,10 +85,12 @@ int main(int argc, char **argv) {
     t = MPI_Wtime() - t0;
     MPI_Allreduce(MPI_IN_PLACE, &t, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD);
     if (rc != CLEARN_OK && rc != CLEARN_ENOTCONVERGED) {
-      if (rank == 0) fprintf(stderr, "fit: %s\n", clearn_last_error());
+      if (rank == 0)
+        fprintf(stderr, "fit: %s\n", clearn_last_error());
       break;
     }
-    if (t < best) best = t;
+    if (t < best)
+      best = t;
   }
   clearn_estimator_get_attr(e, "coef", &coef);
   clearn_estimator_get_attr(e, "n_iter", &it);

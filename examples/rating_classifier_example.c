@@ -74,24 +74,28 @@ static int features(const clearn_estimator *als, const clearn_ratings *part,
                     double **Xo, double **yo, double **als_pred, int64_t *no,
                     int64_t *po) {
   int64_t n = clearn_ratings_nnz(part), p = 5 + 2 * RANK, r, j;
-  int64_t *u = malloc((size_t)n * sizeof *u), *it = malloc((size_t)n * sizeof *it);
+  int64_t *u = malloc((size_t)n * sizeof *u),
+          *it = malloc((size_t)n * sizeof *it);
   float *v = malloc((size_t)n * sizeof *v);
   double *X = calloc((size_t)(n * p), sizeof *X), *y = malloc((size_t)n * 8),
          *pr = malloc((size_t)n * 8);
-  if (!u || !it || !v || !X || !y || !pr) return 1;
+  if (!u || !it || !v || !X || !y || !pr)
+    return 1;
   CHECK(clearn_ratings_triples(part, u, it, v));
   CHECK(clearn_estimator_predict_pairs(als, u, it, n, pr));
   for (r = 0; r < n; r++) {
     int64_t a = find(us->ids, us->n, u[r]), b = find(is->ids, is->n, it[r]);
     int64_t fa = find(clearn_matrix_data(uids), clearn_matrix_cols(uids), u[r]);
-    int64_t fb = find(clearn_matrix_data(iids), clearn_matrix_cols(iids), it[r]);
+    int64_t fb =
+        find(clearn_matrix_data(iids), clearn_matrix_cols(iids), it[r]);
     double *x = X + r * p;
     /* Unseen users or items get the global mean and no factors. */
     x[0] = a >= 0 ? us->sum[a] / us->count[a] : mu;
     x[1] = a >= 0 ? log1p(us->count[a]) : 0.0;
     x[2] = b >= 0 ? is->sum[b] / is->count[b] : mu;
     x[3] = b >= 0 ? log1p(is->count[b]) : 0.0;
-    if (isnan(pr[r])) pr[r] = mu;
+    if (isnan(pr[r]))
+      pr[r] = mu;
     x[4] = pr[r];
     for (j = 0; j < RANK; j++) {
       x[5 + j] = fa >= 0 ? factor(U, fa, j) : 0.0;
@@ -116,7 +120,7 @@ int main(int argc, char **argv) {
   int64_t *au, *ai;
   float *av;
   double *X, *y, *Xtest, *ytest, *pa, *pt, mu = 0, auc, auc_als, ll, acc,
-                                            rate = 0;
+                                           rate = 0;
   int rc;
 
   if (argc > 1) {
@@ -171,7 +175,8 @@ int main(int argc, char **argv) {
       features(als, test, &us, &is, mu, U, V, uids, iids, &Xtest, &ytest, &pt,
                &nt, &p))
     return 1;
-  for (k = 0; k < n; k++) rate += y[k];
+  for (k = 0; k < n; k++)
+    rate += y[k];
   printf("ALS rank %d on %lld ratings; classifier on %lld pairs (%.1f%% rated "
          ">= 4), %lld features; %lld held out\n",
          RANK, (long long)nnz, (long long)n, 100.0 * rate / (double)n,
@@ -207,7 +212,8 @@ int main(int argc, char **argv) {
   CHECK(clearn_matrix_wrap(pt, nt, 1, CLEARN_FLOAT64, &base));
   CHECK(clearn_metric_roc_auc(yt, base, NULL, &auc_als));
   rate = 0;
-  for (k = 0; k < nt; k++) rate += ytest[k];
+  for (k = 0; k < nt; k++)
+    rate += ytest[k];
   rate /= (double)nt;
   printf("held out: ROC AUC %.4f (ALS prediction alone %.4f), log loss "
          "%.4f, accuracy %.4f (majority class %.4f)\n",
@@ -216,13 +222,14 @@ int main(int argc, char **argv) {
   clearn_matrix_free(U), clearn_matrix_free(V), clearn_matrix_free(uids),
       clearn_matrix_free(iids), clearn_matrix_free(Xm), clearn_matrix_free(ym),
       clearn_matrix_free(Zm), clearn_matrix_free(Xt), clearn_matrix_free(yt),
-      clearn_matrix_free(Zt), clearn_matrix_free(proba), clearn_matrix_free(pos),
-      clearn_matrix_free(base), clearn_matrix_free(label),
-      clearn_matrix_free(classes);
+      clearn_matrix_free(Zt), clearn_matrix_free(proba),
+      clearn_matrix_free(pos), clearn_matrix_free(base),
+      clearn_matrix_free(label), clearn_matrix_free(classes);
   clearn_estimator_free(als), clearn_estimator_free(scaler),
       clearn_estimator_free(lr);
-  clearn_ratings_free(all), clearn_ratings_free(rest), clearn_ratings_free(test),
-      clearn_ratings_free(als_part), clearn_ratings_free(lr_part);
+  clearn_ratings_free(all), clearn_ratings_free(rest),
+      clearn_ratings_free(test), clearn_ratings_free(als_part),
+      clearn_ratings_free(lr_part);
   free(au), free(ai), free(av), free(us.sum), free(us.count), free(is.sum),
       free(is.count), free(X), free(y), free(Xtest), free(ytest), free(pa),
       free(pt);

@@ -31,7 +31,8 @@
 static double dot(int64_t n, const double *a, const double *b) {
   double s = 0;
   int64_t i;
-  for (i = 0; i < n; i++) s += a[i] * b[i];
+  for (i = 0; i < n; i++)
+    s += a[i] * b[i];
   return s;
 }
 
@@ -39,19 +40,22 @@ static double amax(int64_t n, const double *a) {
   double m = 0;
   int64_t i;
   for (i = 0; i < n; i++)
-    if (fabs(a[i]) > m || a[i] != a[i]) m = fabs(a[i]);
+    if (fabs(a[i]) > m || a[i] != a[i])
+      m = fabs(a[i]);
   return m;
 }
 
 /* f and g at x = w + a d. */
 static int eval_at(const clearn__objective *obj, const double *w,
-                   const double *d, double a, double *x, double *f,
-                   double *g, int64_t *n_evals) {
+                   const double *d, double a, double *x, double *f, double *g,
+                   int64_t *n_evals) {
   int64_t i;
   int rc;
-  for (i = 0; i < obj->n; i++) x[i] = w[i] + a * d[i];
+  for (i = 0; i < obj->n; i++)
+    x[i] = w[i] + a * d[i];
   (*n_evals)++;
-  if ((rc = obj->value(obj->ctx, x, f)) != CLEARN_OK) return rc;
+  if ((rc = obj->value(obj->ctx, x, f)) != CLEARN_OK)
+    return rc;
   return obj->gradient(obj->ctx, x, g);
 }
 
@@ -64,7 +68,8 @@ static double cubic_step(double a, double fa, double da, double b, double fb,
   if (r >= 0 && a != b) {
     double d2 = (b > a ? 1.0 : -1.0) * sqrt(r);
     t = b - (b - a) * (db + d2 - d1) / (db - da + 2.0 * d2);
-    if (t == t && t >= lo + 0.1 * w && t <= hi - 0.1 * w) return t;
+    if (t == t && t >= lo + 0.1 * w && t <= hi - 0.1 * w)
+      return t;
   }
   return 0.5 * (a + b);
 }
@@ -82,19 +87,20 @@ static int flat_ok(double f, double f0, double da, double dphi0, double c2) {
  * hold the accepted point (the latest value call) and *step its step.
  * *found = 0 if no acceptable step was found within the budget (the best
  * point with sufficient decrease, if any, is then in x). */
-static int line_search(const clearn__objective *obj, const double *w,
-                       double f0, const double *g0, const double *d,
-                       double a1, double *x, double *f, double *g,
-                       double *step, int *found, int64_t *n_evals) {
+static int line_search(const clearn__objective *obj, const double *w, double f0,
+                       const double *g0, const double *d, double a1, double *x,
+                       double *f, double *g, double *step, int *found,
+                       int64_t *n_evals) {
   const double c1 = 1e-4, c2 = 0.9;
-  double dphi0 = dot(obj->n, g0, d), a_prev = 0, f_prev = f0,
-         d_prev = dphi0, a = a1, lo, hi, flo, fhi, dlo, dhi;
+  double dphi0 = dot(obj->n, g0, d), a_prev = 0, f_prev = f0, d_prev = dphi0,
+         a = a1, lo, hi, flo, fhi, dlo, dhi;
   int i, rc;
   (void)g0;
   *found = 0;
   for (i = 0; i < 20; i++) {
     double da;
-    if ((rc = eval_at(obj, w, d, a, x, f, g, n_evals)) != CLEARN_OK) return rc;
+    if ((rc = eval_at(obj, w, d, a, x, f, g, n_evals)) != CLEARN_OK)
+      return rc;
     da = dot(obj->n, g, d);
     if (flat_ok(*f, f0, da, dphi0, c2)) {
       *step = a, *found = 1;
@@ -126,7 +132,8 @@ zoom:
       a = 0.5 * (lo + hi); /* an overflow: no interpolation */
     else
       a = cubic_step(lo, flo, dlo, hi, fhi, dhi);
-    if ((rc = eval_at(obj, w, d, a, x, f, g, n_evals)) != CLEARN_OK) return rc;
+    if ((rc = eval_at(obj, w, d, a, x, f, g, n_evals)) != CLEARN_OK)
+      return rc;
     da = dot(obj->n, g, d);
     if (flat_ok(*f, f0, da, dphi0, c2)) {
       *step = a, *found = 1;
@@ -139,10 +146,12 @@ zoom:
         *step = a, *found = 1;
         return CLEARN_OK;
       }
-      if (da * (hi - lo) >= 0) hi = lo, fhi = flo, dhi = dlo;
+      if (da * (hi - lo) >= 0)
+        hi = lo, fhi = flo, dhi = dlo;
       lo = a, flo = *f, dlo = da;
     }
-    if (fabs(hi - lo) <= 1e-16 * fabs(lo)) break;
+    if (fabs(hi - lo) <= 1e-16 * fabs(lo))
+      break;
   }
   /* Settle for the best point with sufficient decrease, if any. */
   if (lo > 0) {
@@ -157,10 +166,12 @@ int clearn__lbfgs(const clearn__objective *obj, double *w,
                   const clearn__optim_opts *opts, clearn__optim_result *res) {
   int64_t n = obj->n, k, i;
   int m = opts->memory > 0 ? opts->memory : 10, used = 0, head = 0, rc, j;
-  double *buf = clearn__malloc((size_t)(n * (2 * m + 4) + 2 * m), sizeof(double));
+  double *buf =
+      clearn__malloc((size_t)(n * (2 * m + 4) + 2 * m), sizeof(double));
   double *S, *Y, *g, *d, *x, *gx, *rho, *alpha, f, fx;
   memset(res, 0, sizeof *res);
-  if (buf == NULL) return clearn__err(CLEARN_ENOMEM, "lbfgs: out of memory");
+  if (buf == NULL)
+    return clearn__err(CLEARN_ENOMEM, "lbfgs: out of memory");
   S = buf;
   Y = S + n * m;
   g = Y + n * m;
@@ -183,31 +194,39 @@ int clearn__lbfgs(const clearn__objective *obj, double *w,
     double step, a1, fold = f, sy, yy;
     int found;
     /* d = -H g by the two-loop recursion over the stored pairs. */
-    for (i = 0; i < n; i++) d[i] = -g[i];
+    for (i = 0; i < n; i++)
+      d[i] = -g[i];
     for (j = 0; j < used; j++) {
       int c = (head - 1 - j + m) % m;
       alpha[c] = rho[c] * dot(n, S + c * n, d);
-      for (i = 0; i < n; i++) d[i] -= alpha[c] * Y[c * n + i];
+      for (i = 0; i < n; i++)
+        d[i] -= alpha[c] * Y[c * n + i];
     }
     if (used > 0) {
       int c = (head - 1 + m) % m;
-      double gamma = dot(n, S + c * n, Y + c * n) / dot(n, Y + c * n, Y + c * n);
-      for (i = 0; i < n; i++) d[i] *= gamma;
+      double gamma =
+          dot(n, S + c * n, Y + c * n) / dot(n, Y + c * n, Y + c * n);
+      for (i = 0; i < n; i++)
+        d[i] *= gamma;
     }
     for (j = used - 1; j >= 0; j--) {
       int c = (head - 1 - j + m) % m;
       double beta = rho[c] * dot(n, Y + c * n, d);
-      for (i = 0; i < n; i++) d[i] += (alpha[c] - beta) * S[c * n + i];
+      for (i = 0; i < n; i++)
+        d[i] += (alpha[c] - beta) * S[c * n + i];
     }
     if (dot(n, d, g) >= 0) { /* not a descent direction: restart */
       used = 0;
-      for (i = 0; i < n; i++) d[i] = -g[i];
+      for (i = 0; i < n; i++)
+        d[i] = -g[i];
     }
     a1 = used == 0 ? 1.0 / sqrt(dot(n, d, d)) : 1.0;
-    if (a1 > 1.0 && used > 0) a1 = 1.0;
+    if (a1 > 1.0 && used > 0)
+      a1 = 1.0;
     rc = line_search(obj, w, f, g, d, a1, x, &fx, gx, &step, &found,
                      &res->n_evals);
-    if (rc != CLEARN_OK) goto cleanup;
+    if (rc != CLEARN_OK)
+      goto cleanup;
     if (!found) {
       /* No progress possible along d: the objective is flat to rounding
        * here; restore the state at w for the caller and stop. */
@@ -234,7 +253,8 @@ int clearn__lbfgs(const clearn__objective *obj, double *w,
       if (sy > 2.220446049250313e-16 * yy) {
         rho[head] = 1.0 / sy;
         head = (head + 1) % m;
-        if (used < m) used++;
+        if (used < m)
+          used++;
       }
     }
     memcpy(w, x, (size_t)n * sizeof(double));
@@ -249,7 +269,8 @@ int clearn__lbfgs(const clearn__objective *obj, double *w,
     }
     {
       double scale = fabs(fold) > fabs(f) ? fabs(fold) : fabs(f);
-      if (scale < 1) scale = 1;
+      if (scale < 1)
+        scale = 1;
       /* A step that lowered f by nothing (accepted on curvature) is not
        * a sign of convergence. */
       if (fold > f && (fold - f) / scale <= opts->ftol) {
@@ -280,16 +301,21 @@ static int trcg(const clearn__objective *obj, double delta, const double *g,
   cgtol = 0.1 * sqrt(rTr);
   for (it = 0; it < n + 10; it++) {
     double dHd, rnew;
-    if (sqrt(rTr) <= cgtol) break;
-    if ((rc = obj->hessvec(obj->ctx, d, Hd)) != CLEARN_OK) return rc;
+    if (sqrt(rTr) <= cgtol)
+      break;
+    if ((rc = obj->hessvec(obj->ctx, d, Hd)) != CLEARN_OK)
+      return rc;
     (*cg_iter)++;
     dHd = dot(n, d, Hd);
-    if (!(dHd > 0)) dHd = 1e-300; /* flat direction: go to the boundary */
+    if (!(dHd > 0))
+      dHd = 1e-300; /* flat direction: go to the boundary */
     alpha = rTr / dHd;
-    for (i = 0; i < n; i++) s[i] += alpha * d[i];
+    for (i = 0; i < n; i++)
+      s[i] += alpha * d[i];
     if (sqrt(dot(n, s, s)) > delta) {
       double std, sts, dtd, dsq = delta * delta, rad;
-      for (i = 0; i < n; i++) s[i] -= alpha * d[i];
+      for (i = 0; i < n; i++)
+        s[i] -= alpha * d[i];
       std = dot(n, s, d);
       sts = dot(n, s, s);
       dtd = dot(n, d, d);
@@ -301,10 +327,12 @@ static int trcg(const clearn__objective *obj, double delta, const double *g,
       }
       break;
     }
-    for (i = 0; i < n; i++) r[i] -= alpha * Hd[i];
+    for (i = 0; i < n; i++)
+      r[i] -= alpha * Hd[i];
     rnew = dot(n, r, r);
     beta = rnew / rTr;
-    for (i = 0; i < n; i++) d[i] = r[i] + beta * d[i];
+    for (i = 0; i < n; i++)
+      d[i] = r[i] + beta * d[i];
     rTr = rnew;
   }
   return CLEARN_OK;
@@ -319,7 +347,8 @@ int clearn__tron(const clearn__objective *obj, double *w,
   double *g, *s, *r, *d, *Hd, *wn, *gn, f, fnew, delta;
   int rc;
   memset(res, 0, sizeof *res);
-  if (buf == NULL) return clearn__err(CLEARN_ENOMEM, "tron: out of memory");
+  if (buf == NULL)
+    return clearn__err(CLEARN_ENOMEM, "tron: out of memory");
   g = buf, s = g + n, r = s + n, d = r + n, Hd = d + n, wn = Hd + n,
   gn = wn + n;
   res->n_evals = 1;
@@ -338,21 +367,25 @@ int clearn__tron(const clearn__objective *obj, double *w,
     int flat;
     if ((rc = trcg(obj, delta, g, s, r, d, Hd, &cg_iter)) != CLEARN_OK)
       goto cleanup;
-    for (i = 0; i < n; i++) wn[i] = w[i] + s[i];
+    for (i = 0; i < n; i++)
+      wn[i] = w[i] + s[i];
     gs = dot(n, g, s);
     prered = -0.5 * (gs - dot(n, s, r));
     res->n_evals++;
-    if ((rc = obj->value(obj->ctx, wn, &fnew)) != CLEARN_OK) goto cleanup;
+    if ((rc = obj->value(obj->ctx, wn, &fnew)) != CLEARN_OK)
+      goto cleanup;
     actred = f - fnew;
     snorm = sqrt(dot(n, s, s));
-    if (k == 0 && snorm < delta) delta = snorm;
+    if (k == 0 && snorm < delta)
+      delta = snorm;
     scale = fmax(fmax(fabs(f), fabs(fnew)), 1.0);
     /* Near the optimum actred drowns in the rounding of f: then judge the
      * step by the gradient, which still carries information, and keep the
      * radius. */
     flat = 0;
     if (!(actred > eta0 * prered) && fabs(actred) <= 1e-12 * scale) {
-      if ((rc = obj->gradient(obj->ctx, wn, gn)) != CLEARN_OK) goto cleanup;
+      if ((rc = obj->gradient(obj->ctx, wn, gn)) != CLEARN_OK)
+        goto cleanup;
       flat = amax(n, gn) < res->gmax;
     }
     if (fnew - f - gs <= 0)
@@ -374,7 +407,8 @@ int clearn__tron(const clearn__objective *obj, double *w,
       k++;
       memcpy(w, wn, (size_t)n * sizeof(double));
       f = fnew;
-      if ((rc = obj->gradient(obj->ctx, w, g)) != CLEARN_OK) goto cleanup;
+      if ((rc = obj->gradient(obj->ctx, w, g)) != CLEARN_OK)
+        goto cleanup;
       res->n_iter = k;
       res->f = f;
       res->gmax = amax(n, g);
@@ -386,7 +420,8 @@ int clearn__tron(const clearn__objective *obj, double *w,
     } else {
       /* Back to w so that hessvec refers to it again. */
       res->n_evals++;
-      if ((rc = obj->value(obj->ctx, w, &f)) != CLEARN_OK) goto cleanup;
+      if ((rc = obj->value(obj->ctx, w, &f)) != CLEARN_OK)
+        goto cleanup;
       /* Predicted and actual reductions at rounding level: nothing left
        * to gain (LIBLINEAR's "actred and prered too small"). */
       if ((fabs(actred) <= 1e-12 * scale && fabs(prered) <= 1e-12 * scale) ||

@@ -53,7 +53,8 @@ static problem *add(const char *name, const char *kind, int64_t n, int64_t p,
   q->n = n, q->p = p, q->t = t, q->fi = fi, q->alpha = alpha, q->l1 = l1;
   q->X = calloc((size_t)(n * p), sizeof(double));
   q->y = calloc((size_t)(n * t), sizeof(double));
-  if (weighted) q->w = calloc((size_t)n, sizeof(double));
+  if (weighted)
+    q->w = calloc((size_t)n, sizeof(double));
   return q;
 }
 
@@ -63,14 +64,16 @@ static void regression(tu_rng *r, problem *q, double noise) {
   int64_t i, j, k;
   for (i = 0; i < q->n; i++) {
     for (j = 0; j < q->p; j++)
-      q->X[i * q->p + j] = 2.0 * (double)j - 3.0 + (0.5 + 0.2 * (double)j) * tu_normal(r);
+      q->X[i * q->p + j] =
+          2.0 * (double)j - 3.0 + (0.5 + 0.2 * (double)j) * tu_normal(r);
     for (k = 0; k < q->t; k++) {
       double v = 1.5 + (double)k + noise * tu_normal(r);
       for (j = 0; j < q->p; j += 3)
         v += (1.0 + (double)k - 0.5 * (double)j) * q->X[i * q->p + j];
       q->y[i * q->t + k] = v;
     }
-    if (q->w) q->w[i] = tu_uniform(r) < 0.1 ? 0.0 : 0.3 + 1.5 * tu_uniform(r);
+    if (q->w)
+      q->w[i] = tu_uniform(r) < 0.1 ? 0.0 : 0.3 + 1.5 * tu_uniform(r);
   }
 }
 
@@ -97,8 +100,8 @@ static void build(void) {
   q = add("enet_collinear", "elastic_net", 200, 7, 1, 1, 0, 0.1, 0.5);
   regression(&r, q, 0.5);
   for (i = 0; i < q->n; i++) /* exact copies and a sum of columns */
-    q->X[i * 7 + 6] = q->X[i * 7 + 0], q->X[i * 7 + 5] =
-                                           q->X[i * 7 + 1] + q->X[i * 7 + 2];
+    q->X[i * 7 + 6] = q->X[i * 7 + 0],
+                 q->X[i * 7 + 5] = q->X[i * 7 + 1] + q->X[i * 7 + 2];
   q = add("enet_l1small", "elastic_net", 120, 5, 1, 1, 0, 0.5, 0.05);
   regression(&r, q, 0.5);
   q = add("path_lasso", "path", 200, 8, 1, 1, 0, 12, 1.0);
@@ -117,7 +120,9 @@ static void build(void) {
    * pairs; unweighted and weighted. */
   for (j = 0; j < 3; j++) {
     int64_t K = j == 2 ? 1 : 4, k;
-    q = add(j == 0 ? "metrics" : j == 1 ? "metrics_weights" : "metrics_binary",
+    q = add(j == 0   ? "metrics"
+            : j == 1 ? "metrics_weights"
+                     : "metrics_binary",
             "metrics", 240, K, 1, 1, j >= 1, 0, 0);
     q->s = calloc((size_t)q->n, sizeof(double));
     q->r = calloc((size_t)q->n * 2, sizeof(double));
@@ -131,7 +136,8 @@ static void build(void) {
         sum += q->X[i * K + k];
       }
       if (K > 1)
-        for (k = 0; k < K; k++) q->X[i * K + k] /= sum;
+        for (k = 0; k < K; k++)
+          q->X[i * K + k] /= sum;
       else
         q->X[i] = fmin(fmax(q->X[i] / 1.8 + (lab ? 0.1 : -0.1), 0.0), 1.0);
       /* Scores on a coarse grid, so many tie. */
@@ -139,9 +145,11 @@ static void build(void) {
       q->r[2 * i] = tu_normal(&r), q->r[2 * i + 1] = 10 + 3 * tu_normal(&r);
       q->q[2 * i] = q->r[2 * i] + 0.3 * tu_normal(&r);
       q->q[2 * i + 1] = q->r[2 * i + 1] + tu_normal(&r);
-      if (q->w) q->w[i] = tu_uniform(&r) < 0.1 ? 0.0 : 0.2 + tu_uniform(&r);
+      if (q->w)
+        q->w[i] = tu_uniform(&r) < 0.1 ? 0.0 : 0.2 + tu_uniform(&r);
     }
-    if (K == 1) q->X[0] = 1.0, q->X[1] = 0.0; /* clipping at both ends */
+    if (K == 1)
+      q->X[0] = 1.0, q->X[1] = 0.0; /* clipping at both ends */
   }
 }
 
@@ -188,7 +196,8 @@ static double *read_raw(const char *name, const char *ext, int64_t count) {
 static double absdiff(const double *a, const double *b, int64_t n) {
   double m = 0;
   int64_t i;
-  for (i = 0; i < n; i++) m = fmax(m, fabs(a[i] - b[i]));
+  for (i = 0; i < n; i++)
+    m = fmax(m, fabs(a[i] - b[i]));
   return m;
 }
 
@@ -205,7 +214,8 @@ static double relnorm(const double *a, const double *b, int64_t n) {
 
 static clearn_matrix *wrap(const double *d, int64_t r, int64_t c) {
   clearn_matrix *m = NULL;
-  if (d) clearn_matrix_wrap(d, r, c, CLEARN_FLOAT64, &m);
+  if (d)
+    clearn_matrix_wrap(d, r, c, CLEARN_FLOAT64, &m);
   return m;
 }
 
@@ -303,8 +313,10 @@ static void check_scaler(const problem *q) {
   CHECK_OK(clearn_estimator_transform(e, X, &Z));
   CHECK_OK(clearn_estimator_inverse_transform(e, Z, &back));
   if (rm && rs && rv && rz && mean && scale && var && Z && back) {
-    double dm = relnorm(data(mean), rm, q->p), ds = relnorm(data(scale), rs, q->p),
-           dv = relnorm(data(var), rv, q->p), dz = absdiff(data(Z), rz, q->n * q->p),
+    double dm = relnorm(data(mean), rm, q->p),
+           ds = relnorm(data(scale), rs, q->p),
+           dv = relnorm(data(var), rv, q->p),
+           dz = absdiff(data(Z), rz, q->n * q->p),
            db = relnorm(data(back), q->X, q->n * q->p);
     printf("%-22s mean %.1e  scale %.1e  var %.1e  Z %.1e  inverse %.1e\n",
            q->name, dm, ds, dv, dz, db);
@@ -317,9 +329,9 @@ static void check_scaler(const problem *q) {
   snprintf(path, sizeof path, "%s/scaler.h5", tmpdir);
   CHECK_OK(clearn_estimator_save(e, path));
   CHECK_OK(clearn_estimator_load(path, "standard_scaler", &l));
-  if (l) CHECK_OK(clearn_estimator_transform(l, X, &Z2));
-  CHECK(Z && Z2 &&
-            memcmp(data(Z), data(Z2), (size_t)(q->n * q->p) * 8) == 0,
+  if (l)
+    CHECK_OK(clearn_estimator_transform(l, X, &Z2));
+  CHECK(Z && Z2 && memcmp(data(Z), data(Z2), (size_t)(q->n * q->p) * 8) == 0,
         "%s", "loaded scaler transforms alike");
   remove(path);
   free(rm), free(rs), free(rv), free(rz);
@@ -331,8 +343,8 @@ static void check_scaler(const problem *q) {
 
 static void check_metrics(const problem *q) {
   int64_t n = q->n, K = q->p, i, k;
-  double *pred = malloc((size_t)n * sizeof(double)), *yb =
-                                                         malloc((size_t)n * 8);
+  double *pred = malloc((size_t)n * sizeof(double)),
+         *yb = malloc((size_t)n * 8);
   double *rm = read_raw(q->name, ".m", 6), m[6] = {-1, -1, -1, -1, -1, -1};
   double labels[4] = {-4, -1, 2, 5}, bl[2] = {-2, 5};
   clearn_matrix *y = wrap(q->y, n, 1), *P = wrap(q->X, n, K),
@@ -341,7 +353,8 @@ static void check_metrics(const problem *q) {
   for (i = 0; i < n; i++) {
     int64_t best = 0;
     for (k = 1; k < K; k++)
-      if (q->X[i * K + k] > q->X[i * K + best]) best = k;
+      if (q->X[i * K + k] > q->X[i * K + best])
+        best = k;
     pred[i] = K == 1 ? bl[q->X[i] > 0.5] : labels[best];
     yb[i] = q->y[i] == (K == 1 ? 5.0 : 5.0);
   }
@@ -355,7 +368,8 @@ static void check_metrics(const problem *q) {
   CHECK_OK(clearn_metric_mae(R, Q, w, &m[5]));
   printf("%-22s acc %.6f logloss %.6f auc %.6f r2 %.6f mse %.6f mae %.6f\n",
          q->name, m[0], m[1], m[2], m[3], m[4], m[5]);
-  for (k = 0; rm && k < 6; k++) CHECK_CLOSE(m[k], rm[k], 1e-12, 0);
+  for (k = 0; rm && k < 6; k++)
+    CHECK_CLOSE(m[k], rm[k], 1e-12, 0);
   free(pred), free(yb), free(rm);
   clearn_matrix_free(y), clearn_matrix_free(P), clearn_matrix_free(w),
       clearn_matrix_free(pr), clearn_matrix_free(s), clearn_matrix_free(yB),
@@ -431,7 +445,8 @@ static void error_cases(const problem *q) {
   CHECK_OK(clearn_estimator_load(path, "elastic_net", &l));
   clearn_matrix_free(c1);
   c1 = NULL;
-  if (l) CHECK_OK(clearn_estimator_get_attr(l, "coef", &c1));
+  if (l)
+    CHECK_OK(clearn_estimator_get_attr(l, "coef", &c1));
   CHECK(c1 && c2 && memcmp(data(c1), data(c2), (size_t)q->p * 8) == 0, "%s",
         "loaded coef");
   remove(path);
@@ -463,7 +478,8 @@ static void error_cases(const problem *q) {
 }
 
 int main(int argc, char **argv) {
-  const char *script = argc > 1 ? argv[1] : "", *python = argc > 2 ? argv[2] : "";
+  const char *script = argc > 1 ? argv[1] : "",
+             *python = argc > 2 ? argv[2] : "";
   char cmd[1600], path[700];
   FILE *f;
   int i, status;
@@ -477,7 +493,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   snprintf(path, sizeof path, "%s/manifest.txt", tmpdir);
-  if ((f = fopen(path, "w")) == NULL) return 1;
+  if ((f = fopen(path, "w")) == NULL)
+    return 1;
   for (i = 0; i < n_probs; i++) {
     problem *q = &probs[i];
     fprintf(f, "%s %s %lld %lld %lld %d %d %.17g %.17g\n", q->name, q->kind,
@@ -497,7 +514,8 @@ int main(int argc, char **argv) {
   snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", python, script, tmpdir);
   fflush(stdout);
   status = system(cmd);
-  if (status == -1 || !WIFEXITED(status)) return 1;
+  if (status == -1 || !WIFEXITED(status))
+    return 1;
   if (WEXITSTATUS(status) == 77)
     TEST_SKIP("%s cannot import scikit-learn", python);
   if (WEXITSTATUS(status) != 0) {
@@ -518,7 +536,8 @@ int main(int argc, char **argv) {
   error_cases(&probs[0]);
   if (tu_failures == 0) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (system(cmd) != 0)
+      fprintf(stderr, "could not remove %s\n", tmpdir);
   } else {
     fprintf(stderr, "problems kept in %s\n", tmpdir);
   }

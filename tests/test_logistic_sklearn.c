@@ -70,7 +70,8 @@ static void plant(tu_rng *r, problem *q, int K, const double *labels,
                   const double *prior, double noise, double scale) {
   int64_t i, j, k;
   double B[8 * 32];
-  for (k = 0; k < K * q->p; k++) B[k] = scale * tu_normal(r);
+  for (k = 0; k < K * q->p; k++)
+    B[k] = scale * tu_normal(r);
   for (i = 0; i < q->n; i++) {
     double best = -1e300;
     int arg = 0;
@@ -78,19 +79,23 @@ static void plant(tu_rng *r, problem *q, int K, const double *labels,
       q->X[i * q->p + j] = (1.0 + 0.3 * (double)j) * tu_normal(r) + 0.5;
     for (k = 0; k < K; k++) {
       double s = prior[k];
-      for (j = 0; j < q->p; j++) s += B[k * q->p + j] * q->X[i * q->p + j];
-      if (noise > 0) s -= noise * log(-log(tu_uniform(r)));
-      if (s > best) best = s, arg = (int)k;
+      for (j = 0; j < q->p; j++)
+        s += B[k * q->p + j] * q->X[i * q->p + j];
+      if (noise > 0)
+        s -= noise * log(-log(tu_uniform(r)));
+      if (s > best)
+        best = s, arg = (int)k;
     }
     q->y[i] = labels[arg];
-    if (q->w) q->w[i] = tu_uniform(r) < 0.1 ? 0.0 : 0.2 + 2.0 * tu_uniform(r);
+    if (q->w)
+      q->w[i] = tu_uniform(r) < 0.1 ? 0.0 : 0.2 + 2.0 * tu_uniform(r);
   }
 }
 
 static void build(void) {
   tu_rng r = {20261121ULL};
-  static const double l01[] = {0, 1}, lodd[] = {-7, 42},
-                      l3[] = {1, 5, 9}, l4[] = {-3, 0, 2, 1000000000000LL},
+  static const double l01[] = {0, 1}, lodd[] = {-7, 42}, l3[] = {1, 5, 9},
+                      l4[] = {-3, 0, 2, 1000000000000LL},
                       big[] = {-9007199254740992.0, 4503599627370496.0};
   static const double flat[] = {0, 0, 0, 0}, skew[] = {0, -3.5},
                       skew4[] = {1.5, 0, -1, -2.5};
@@ -125,7 +130,8 @@ static void build(void) {
   plant(&r, q, 4, l4, flat, 1.0, 1.0);
   {
     int64_t i;
-    for (i = 0; i < q->n; i++) q->X[i * 5 + 4] = q->X[i * 5] - q->X[i * 5 + 2];
+    for (i = 0; i < q->n; i++)
+      q->X[i * 5 + 4] = q->X[i * 5] - q->X[i * 5 + 2];
   }
 }
 
@@ -169,14 +175,16 @@ static double *read_raw(const char *name, const char *ext, int64_t count) {
 static double maxabs(const double *a, int64_t n) {
   double m = 0;
   int64_t i;
-  for (i = 0; i < n; i++) m = fabs(a[i]) > m ? fabs(a[i]) : m;
+  for (i = 0; i < n; i++)
+    m = fabs(a[i]) > m ? fabs(a[i]) : m;
   return m;
 }
 
 static double maxdiff(const double *a, const double *b, int64_t n) {
   double m = 0;
   int64_t i;
-  for (i = 0; i < n; i++) m = fabs(a[i] - b[i]) > m ? fabs(a[i] - b[i]) : m;
+  for (i = 0; i < n; i++)
+    m = fabs(a[i] - b[i]) > m ? fabs(a[i] - b[i]) : m;
   return m;
 }
 
@@ -185,10 +193,11 @@ static clearn_estimator *make(const problem *q, const char *solver,
   clearn_estimator *e = NULL;
   CHECK_OK(clearn_estimator_create("logistic_regression", &e));
   CHECK_OK(clearn_estimator_set_param_double(e, "C", q->C));
-  CHECK_OK(clearn_estimator_set_param_int(e, "fit_intercept", q->fit_intercept));
+  CHECK_OK(
+      clearn_estimator_set_param_int(e, "fit_intercept", q->fit_intercept));
   CHECK_OK(clearn_estimator_set_param_string(e, "solver", solver));
-  CHECK_OK(clearn_estimator_set_param_string(e, "class_weight",
-                                             q->balanced ? "balanced" : "none"));
+  CHECK_OK(clearn_estimator_set_param_string(
+      e, "class_weight", q->balanced ? "balanced" : "none"));
   CHECK_OK(clearn_estimator_set_param_double(e, "tol", tol));
   CHECK_OK(clearn_estimator_set_param_int(e, "max_iter", 10000));
   return e;
@@ -196,14 +205,15 @@ static clearn_estimator *make(const problem *q, const char *solver,
 
 static void compare(const problem *q, const char *solver) {
   clearn_matrix *X, *y, *w = NULL, *coef = NULL, *icpt = NULL, *cls = NULL,
-                      *proba = NULL, *dec = NULL, *pred = NULL, *it = NULL;
+                        *proba = NULL, *dec = NULL, *pred = NULL, *it = NULL;
   clearn_estimator *e = make(q, solver, 1e-10);
   double *rcls, *rcoef, *ricpt, *rproba, *rdec, *rpred, *rscore, score = -1;
   int64_t K, R, n = q->n, p = q->p, i, ties = 0, wrong = 0;
   double dc, di, dp, dd, scale;
   clearn_matrix_wrap(q->X, n, p, CLEARN_FLOAT64, &X);
   clearn_matrix_wrap(q->y, n, 1, CLEARN_FLOAT64, &y);
-  if (q->w) clearn_matrix_wrap(q->w, n, 1, CLEARN_FLOAT64, &w);
+  if (q->w)
+    clearn_matrix_wrap(q->w, n, 1, CLEARN_FLOAT64, &w);
   CHECK_OK(clearn_estimator_fit(e, X, y, w));
   CHECK_OK(clearn_estimator_get_attr(e, "classes", &cls));
   K = clearn_matrix_cols(cls);
@@ -217,7 +227,8 @@ static void compare(const problem *q, const char *solver) {
   rscore = read_raw(q->name, ".score", 1);
   CHECK(rcls && rcoef && ricpt && rproba && rdec && rpred && rscore,
         "%s: reference files missing", q->name);
-  if (!(rcls && rcoef && ricpt && rproba && rdec && rpred && rscore)) goto out;
+  if (!(rcls && rcoef && ricpt && rproba && rdec && rpred && rscore))
+    goto out;
   for (i = 0; i < K; i++)
     CHECK(((const int64_t *)clearn_matrix_data(cls))[i] == (int64_t)rcls[i],
           "%s: class %lld", q->name, (long long)i);
@@ -228,15 +239,15 @@ static void compare(const problem *q, const char *solver) {
   CHECK_OK(clearn_estimator_decision_function(e, X, &dec));
   CHECK_OK(clearn_estimator_predict(e, X, &pred));
   CHECK_OK(clearn_estimator_score(e, X, y, w, &score));
-  if (!coef || !icpt || !proba || !dec || !pred) goto out;
+  if (!coef || !icpt || !proba || !dec || !pred)
+    goto out;
   CHECK(clearn_matrix_rows(coef) == R && clearn_matrix_cols(coef) == p,
         "%s: coef shape", q->name);
   scale = fmax(maxabs(rcoef, R * p), 1.0);
   dc = maxdiff(clearn_matrix_data(coef), rcoef, R * p) / scale;
-  di = q->fit_intercept
-           ? maxdiff(clearn_matrix_data(icpt), ricpt, R) /
-                 fmax(maxabs(ricpt, R), 1.0)
-           : maxabs(clearn_matrix_data(icpt), R);
+  di = q->fit_intercept ? maxdiff(clearn_matrix_data(icpt), ricpt, R) /
+                              fmax(maxabs(ricpt, R), 1.0)
+                        : maxabs(clearn_matrix_data(icpt), R);
   dp = maxdiff(clearn_matrix_data(proba), rproba, n * K);
   dd = maxdiff(clearn_matrix_data(dec), rdec, n * R) /
        fmax(maxabs(rdec, n * R), 1.0);
@@ -264,13 +275,13 @@ static void compare(const problem *q, const char *solver) {
   CHECK(dc <= 1e-5, "%s/%s: coef differs by %.3g (relative)", q->name, solver,
         dc);
   CHECK(di <= 1e-5, "%s/%s: intercept differs by %.3g", q->name, solver, di);
-  CHECK(dp <= 1e-6, "%s/%s: probabilities differ by %.3g", q->name, solver,
-        dp);
+  CHECK(dp <= 1e-6, "%s/%s: probabilities differ by %.3g", q->name, solver, dp);
   CHECK(dd <= 1e-6, "%s/%s: decision values differ by %.3g", q->name, solver,
         dd);
   CHECK(wrong == 0, "%s/%s: %lld predicted labels differ", q->name, solver,
         (long long)wrong);
-  if (ties == 0) CHECK_CLOSE(score, rscore[0], 1e-12, 0);
+  if (ties == 0)
+    CHECK_CLOSE(score, rscore[0], 1e-12, 0);
 out:
   free(rcls), free(rcoef), free(ricpt), free(rproba), free(rdec), free(rpred),
       free(rscore);
@@ -322,7 +333,8 @@ static void error_cases(const problem *q, const problem *mq) {
   clearn_matrix_free(bad);
 
   /* One class only. */
-  for (i = 0; i < q->n; i++) yc[i] = 3;
+  for (i = 0; i < q->n; i++)
+    yc[i] = 3;
   clearn_matrix_wrap(yc, q->n, 1, CLEARN_FLOAT64, &bad);
   CHECK_RC(clearn_estimator_fit(e, X, bad, NULL), CLEARN_EINVAL);
   CHECK_STR(clearn_last_error(), "logistic_regression: y holds one class only "
@@ -389,7 +401,8 @@ static void error_cases(const problem *q, const problem *mq) {
     CHECK_OK(clearn_estimator_save(e, path));
     CHECK_OK(clearn_estimator_load(path, "logistic_regression", &l));
     CHECK_OK(clearn_estimator_predict_proba(e, Xm, &p1));
-    if (l) CHECK_OK(clearn_estimator_predict_proba(l, Xm, &p2));
+    if (l)
+      CHECK_OK(clearn_estimator_predict_proba(l, Xm, &p2));
     CHECK(p1 && p2 &&
               memcmp(clearn_matrix_data(p1), clearn_matrix_data(p2),
                      (size_t)(mq->n * 3) * sizeof(double)) == 0,
@@ -397,7 +410,8 @@ static void error_cases(const problem *q, const problem *mq) {
     clearn_matrix_free(p1), clearn_matrix_free(p2);
     p1 = p2 = NULL;
     CHECK_OK(clearn_estimator_predict(e, Xm, &p1));
-    if (l) CHECK_OK(clearn_estimator_predict(l, Xm, &p2));
+    if (l)
+      CHECK_OK(clearn_estimator_predict(l, Xm, &p2));
     CHECK(p1 && p2 &&
               memcmp(clearn_matrix_data(p1), clearn_matrix_data(p2),
                      (size_t)mq->n * sizeof(double)) == 0,
@@ -412,7 +426,8 @@ static void error_cases(const problem *q, const problem *mq) {
 }
 
 int main(int argc, char **argv) {
-  const char *script = argc > 1 ? argv[1] : "", *python = argc > 2 ? argv[2] : "";
+  const char *script = argc > 1 ? argv[1] : "",
+             *python = argc > 2 ? argv[2] : "";
   char cmd[1600], path[700];
   FILE *f;
   int i, status;
@@ -426,7 +441,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   snprintf(path, sizeof path, "%s/manifest.txt", tmpdir);
-  if ((f = fopen(path, "w")) == NULL) return 1;
+  if ((f = fopen(path, "w")) == NULL)
+    return 1;
   for (i = 0; i < n_probs; i++) {
     problem *q = &probs[i];
     fprintf(f, "%s %lld %lld %d %d %.17g %s\n", q->name, (long long)q->n,
@@ -443,7 +459,8 @@ int main(int argc, char **argv) {
   snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", python, script, tmpdir);
   fflush(stdout);
   status = system(cmd);
-  if (status == -1 || !WIFEXITED(status)) return 1;
+  if (status == -1 || !WIFEXITED(status))
+    return 1;
   if (WEXITSTATUS(status) == 77)
     TEST_SKIP("%s cannot import scikit-learn", python);
   if (WEXITSTATUS(status) != 0) {
@@ -457,10 +474,12 @@ int main(int argc, char **argv) {
   error_cases(&probs[0], &probs[6]);
   if (tu_failures == 0) {
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
-    if (system(cmd) != 0) fprintf(stderr, "could not remove %s\n", tmpdir);
+    if (system(cmd) != 0)
+      fprintf(stderr, "could not remove %s\n", tmpdir);
   } else {
     fprintf(stderr, "problems kept in %s\n", tmpdir);
   }
-  for (i = 0; i < n_probs; i++) free(probs[i].X), free(probs[i].y), free(probs[i].w);
+  for (i = 0; i < n_probs; i++)
+    free(probs[i].X), free(probs[i].y), free(probs[i].w);
   return TEST_SUMMARY();
 }

@@ -51,15 +51,19 @@ static void make_data(dataset *d, int64_t n, int64_t p, int K,
   d->X = malloc((size_t)(n * p) * sizeof(double));
   d->y = malloc((size_t)n * sizeof(double));
   d->w = malloc((size_t)n * sizeof(double));
-  for (k = 0; k < K * p; k++) B[k] = tu_normal(&r);
+  for (k = 0; k < K * p; k++)
+    B[k] = tu_normal(&r);
   for (i = 0; i < n; i++) {
     double best = -1e300;
-    for (j = 0; j < p; j++) X[i * p + j] = 1.0 + (double)j * tu_normal(&r);
+    for (j = 0; j < p; j++)
+      X[i * p + j] = 1.0 + (double)j * tu_normal(&r);
     for (k = 0; k < K; k++) {
       double s = 0;
-      for (j = 0; j < p; j++) s += B[k * p + j] * X[i * p + j];
+      for (j = 0; j < p; j++)
+        s += B[k * p + j] * X[i * p + j];
       s -= log(-log(tu_uniform(&r)));
-      if (s > best) best = s, lab[i] = (int)k;
+      if (s > best)
+        best = s, lab[i] = (int)k;
     }
   }
   for (k = 0; k < K; k++)
@@ -78,7 +82,8 @@ static void make_data(dataset *d, int64_t n, int64_t p, int K,
 static void block(int64_t n, int64_t *lo, int64_t *hi) {
   int64_t cut[64], r;
   double tot = 0, acc = 0;
-  for (r = 0; r < g_size; r++) tot += (g_size >= 3 && r == 1) ? 0 : (double)(r + 1);
+  for (r = 0; r < g_size; r++)
+    tot += (g_size >= 3 && r == 1) ? 0 : (double)(r + 1);
   cut[0] = 0;
   for (r = 0; r < g_size; r++) {
     acc += (g_size >= 3 && r == 1) ? 0 : (double)(r + 1);
@@ -162,8 +167,7 @@ static void run_case(const dataset *d, const char *solver, int fi,
              g_size, solver, (long long)clearn_matrix_cols(ks), fi, cw,
              weighted, dc, di, am);
     RCHECK(dc <= 1e-8, "%s: coef differs from serial by %.3g", solver, dc);
-    RCHECK(di <= 1e-8, "%s: intercept differs from serial by %.3g", solver,
-           di);
+    RCHECK(di <= 1e-8, "%s: intercept differs from serial by %.3g", solver, di);
     RCHECK(clearn_matrix_cols(ks) == clearn_matrix_cols(km) &&
                memcmp(clearn_matrix_data(ks), clearn_matrix_data(km),
                       (size_t)clearn_matrix_cols(ks) * 8) == 0,
@@ -171,8 +175,8 @@ static void run_case(const dataset *d, const char *solver, int fi,
     RCHECK(same_everywhere(cm) && same_everywhere(im),
            "%s: ranks hold different models", solver);
     /* Weighted sums in another order: equal to rounding. */
-    RCHECK(fabs(as - am) <= 1e-13, "%s: accuracy %.17g vs serial %.17g",
-           solver, am, as);
+    RCHECK(fabs(as - am) <= 1e-13, "%s: accuracy %.17g vs serial %.17g", solver,
+           am, as);
   }
   clearn_matrix_free(cs), clearn_matrix_free(cm), clearn_matrix_free(is),
       clearn_matrix_free(im), clearn_matrix_free(ks), clearn_matrix_free(km);
@@ -181,11 +185,10 @@ static void run_case(const dataset *d, const char *solver, int fi,
   clearn_estimator_free(s), clearn_estimator_free(m);
 }
 
-static void run_enet(const dataset *d, const char *kind, int fi,
-                     int weighted) {
+static void run_enet(const dataset *d, const char *kind, int fi, int weighted) {
   clearn_estimator *s = NULL, *m = NULL;
-  clearn_matrix *X, *y, *w = NULL, *Xl, *yl, *wl = NULL, *cs = NULL,
-                *cm = NULL, *is = NULL, *im = NULL;
+  clearn_matrix *X, *y, *w = NULL, *Xl, *yl, *wl = NULL, *cs = NULL, *cm = NULL,
+                        *is = NULL, *im = NULL;
   int64_t lo, hi;
   int k;
   block(d->n, &lo, &hi);
@@ -213,8 +216,8 @@ static void run_enet(const dataset *d, const char *kind, int fi,
   if (cs && cm && is && im) {
     double dc = reldiff(cm, cs), di = reldiff(im, is);
     if (g_rank == 0)
-      printf("np=%d %-11s fi=%d w=%d: coef %.1e intercept %.1e\n", g_size,
-             kind, fi, weighted, dc, di);
+      printf("np=%d %-11s fi=%d w=%d: coef %.1e intercept %.1e\n", g_size, kind,
+             fi, weighted, dc, di);
     RCHECK(dc <= 1e-8 && di <= 1e-8, "%s: differs from serial by %.3g / %.3g",
            kind, dc, di);
     RCHECK(same_everywhere(cm) && same_everywhere(im),
@@ -239,7 +242,8 @@ static void errors(const dataset *d) {
   clearn_matrix_wrap(yc + lo, hi - lo, 1, CLEARN_FLOAT64, &yl);
 
   /* A non-integral label on the last rank (its local row 1). */
-  if (g_rank == last) yc[lo + 1] = 2.5;
+  if (g_rank == last)
+    yc[lo + 1] = 2.5;
   CHECK_RC(clearn_mpi_estimator_fit(e, MPI_COMM_WORLD, Xl, yl, NULL),
            CLEARN_EINVAL);
   if (g_rank == last)
@@ -254,7 +258,8 @@ static void errors(const dataset *d) {
   RCHECK(!clearn_estimator_is_fitted(e), "%s", "no model after a failure");
 
   /* One class over all ranks. */
-  for (i = 0; i < d->n; i++) yc[i] = 4;
+  for (i = 0; i < d->n; i++)
+    yc[i] = 4;
   CHECK_RC(clearn_mpi_estimator_fit(e, MPI_COMM_WORLD, Xl, yl, NULL),
            CLEARN_EINVAL);
   CHECK_STR(clearn_last_error(), "logistic_regression: y holds one class only "
@@ -292,7 +297,8 @@ int main(int argc, char **argv) {
   errors(&bin);
   fails = tu_failures;
   MPI_Allreduce(&fails, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-  if (g_rank == 0) printf("np=%d: %d failures over all ranks\n", g_size, total);
+  if (g_rank == 0)
+    printf("np=%d: %d failures over all ranks\n", g_size, total);
   free(bin.X), free(bin.y), free(bin.w), free(multi.X), free(multi.y),
       free(multi.w);
   MPI_Finalize();
