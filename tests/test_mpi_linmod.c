@@ -17,6 +17,8 @@
  *   - lasso / elastic_net (weighted, with and without intercept): coef and
  *     intercept equal the serial fit's to 1e-8 and bitwise the same on every
  *     rank;
+ *   - each rank loads its own rows of X and y from HDF5 files
+ *     (clearn_matrix_load_h5_rows) and the fit equals the serial one;
  *   - a label that is not an integer on the last rank: CLEARN_EINVAL on
  *     every rank, the others' message naming that rank; one class over all
  *     ranks: CLEARN_EINVAL; max_iter too small: CLEARN_ENOTCONVERGED on
@@ -24,6 +26,7 @@
  */
 #include <mpi.h>
 #include <stdint.h>
+#include <unistd.h>
 
 #include "clearn/clearn_mpi.h"
 #include "testutil.h"
@@ -230,6 +233,79 @@ static void run_enet(const dataset *d, const char *kind, int fi, int weighted) {
   clearn_estimator_free(s), clearn_estimator_free(m);
 }
 
+/* Each rank loads its own rows of X and y from one HDF5 file and the
+ * distributed fit equals the serial fit on the arrays in memory. */
+static void from_h5(const dataset *d) {
+  char path[256];
+  clearn_matrix *X, *y, *Xl = NULL, *yl = NULL, *cs = NULL, *cm = NULL;
+  clearn_estimator *s = make("lbfgs", 1, "none", 1.0),
+                   *m = make("lbfgs", 1, "none", 1.0);
+  int64_t rows = -1, cols = -1, lo, hi;
+  int rc = CLEARN_OK;
+  long pid = (long)getpid(); /* rank 0's: one file name per run */
+  MPI_Bcast(&pid, 1, MPI_LONG, 0, MPI_COMM_WORLD);
+  snprintf(path, sizeof path, "%s/clearn_mpi_linmod_%ld_%d.h5",
+           getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp",
+           pid, g_size);
+  clearn_matrix_wrap(d->X, d->n, d->p, CLEARN_FLOAT64, &X);
+  clearn_matrix_wrap(d->y, d->n, 1, CLEARN_FLOAT64, &y);
+  if (g_rank == 0) {
+    char ypath[300];
+    snprintf(ypath, sizeof ypath, "%s.y", path);
+    CHECK_OK(clearn_matrix_save_h5(X, path, "X"));
+    CHECK_OK(clearn_matrix_save_h5(y, ypath, "y"));
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  CHECK_OK(clearn_matrix_h5_shape(path, "X", &rows, &cols));
+  RCHECK(rows == d->n && cols == d->p, "shape %lld x %lld", (long long)rows,
+         (long long)cols);
+  lo = rows * g_rank / g_size;
+  hi = rows * (g_rank + 1) / g_size;
+  CHECK_OK(clearn_matrix_load_h5_rows(path, "X", lo, hi - lo, &Xl));
+  {
+    char ypath[300];
+    snprintf(ypath, sizeof ypath, "%s.y", path);
+    CHECK_OK(clearn_matrix_load_h5_rows(ypath, "y", lo, hi - lo, &yl));
+    CHECK_RC(clearn_matrix_load_h5_rows(ypath, "y", rows - 2, 5, &cm),
+             CLEARN_EINVAL);
+    {
+      char want[400];
+      snprintf(want, sizeof want,
+               "'%s': rows [%lld, %lld) are outside dataset 'y' of %lld rows",
+               ypath, (long long)(rows - 2), (long long)(rows + 3),
+               (long long)rows);
+      CHECK_STR(clearn_last_error(), want);
+    }
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (g_rank == 0)
+      remove(ypath);
+  }
+  if (Xl && yl) {
+    RCHECK(clearn_matrix_rows(Xl) == hi - lo &&
+               memcmp(clearn_matrix_data(Xl), d->X + lo * d->p,
+                      (size_t)((hi - lo) * d->p) * 8) == 0,
+           "%s", "rows read back bitwise");
+    rc = clearn_mpi_estimator_fit(m, MPI_COMM_WORLD, Xl, yl, NULL);
+    CHECK_RC(rc, CLEARN_OK);
+    CHECK_OK(clearn_estimator_fit(s, X, y, NULL));
+    CHECK_OK(clearn_estimator_get_attr(s, "coef", &cs));
+    CHECK_OK(clearn_estimator_get_attr(m, "coef", &cm));
+    if (cs && cm) {
+      double dc = reldiff(cm, cs);
+      if (g_rank == 0)
+        printf("np=%d rows from HDF5: coef %.1e from the serial fit\n", g_size,
+               dc);
+      RCHECK(dc <= 1e-8, "HDF5 rows: coef differs by %.3g", dc);
+    }
+  }
+  MPI_Barrier(MPI_COMM_WORLD);
+  if (g_rank == 0)
+    remove(path);
+  clearn_matrix_free(X), clearn_matrix_free(y), clearn_matrix_free(Xl),
+      clearn_matrix_free(yl), clearn_matrix_free(cs), clearn_matrix_free(cm);
+  clearn_estimator_free(s), clearn_estimator_free(m);
+}
+
 static void errors(const dataset *d) {
   clearn_estimator *e = make("lbfgs", 1, "none", 1.0);
   clearn_matrix *Xl, *yl;
@@ -294,6 +370,7 @@ int main(int argc, char **argv) {
   run_enet(&multi, "lasso", 1, 0);
   run_enet(&multi, "elastic_net", 1, 1);
   run_enet(&bin, "elastic_net", 0, 1);
+  from_h5(&bin);
   errors(&bin);
   fails = tu_failures;
   MPI_Allreduce(&fails, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);

@@ -75,6 +75,31 @@ CLEARN_API void *clearn_matrix_mutable_data(clearn_matrix *m);
 CLEARN_API double clearn_matrix_get(const clearn_matrix *m, int64_t i,
                                     int64_t j);
 
+/* ---- HDF5 files ------------------------------------------------------------
+ * A dense matrix as a 2-D dataset `name` of an HDF5 file, for data shared
+ * by the ranks of a distributed fit: each rank reads only its own rows. */
+
+/* Write m (any dtype) as dataset `name` of a new file at path (replaced
+ * atomically: written to a temporary name, flushed, renamed).  I/O
+ * failure: CLEARN_EIO. */
+CLEARN_API int clearn_matrix_save_h5(const clearn_matrix *m, const char *path,
+                                     const char *name);
+
+/* Shape of dataset `name` (2-D, floating point) without reading it.  Not
+ * HDF5, missing or not 2-D floating point: CLEARN_EFORMAT; unreadable
+ * file: CLEARN_EIO. */
+CLEARN_API int clearn_matrix_h5_shape(const char *path, const char *name,
+                                      int64_t *rows, int64_t *cols);
+
+/* Rows [row_begin, row_begin + n_rows) of dataset `name` as an OWNED
+ * float64 matrix (n_rows < 0: to the last row); only those rows are read.
+ * A range outside the dataset: CLEARN_EINVAL naming it.  For a rank r of
+ * size ranks, rows [n r / size, n (r + 1) / size) give every row once.
+ * Thread-safe only with a thread-safe HDF5 build. */
+CLEARN_API int clearn_matrix_load_h5_rows(const char *path, const char *name,
+                                          int64_t row_begin, int64_t n_rows,
+                                          clearn_matrix **out);
+
 /*
  * CSR sparse matrix: row i's entries are indices[indptr[i] .. indptr[i+1])
  * (column numbers, int32, ascending within a row is NOT required) with
