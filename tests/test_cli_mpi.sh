@@ -72,8 +72,11 @@ else
   fail "malformed file: exit $rc, $n messages: $(cat "$T/err")"
 fi
 
-# A rank killed mid-training: mpirun must end, non-zero, within 30 s.
+# A rank killed mid-training: mpirun must end, non-zero, within 30 s; the
+# last checkpoint is intact, and resuming from it to 8 iterations gives
+# the uninterrupted 8-iteration model.
 "$MPIEXEC" -np 2 $FLAGS "$CLI" train als --rank 8 --iters 1000000 \
+  --checkpoint "$T/kck" --checkpoint-every 2 \
   --model "$T/killed.h5" >"$T/kout" 2>"$T/kerr" &
 mp=$!
 i=0
@@ -97,6 +100,17 @@ else
   if [ $rc -ne 0 ] && [ $took -le 30 ]; then ok "killed rank: job ended in ${took} s, exit $rc"
   else fail "killed rank: exit $rc after ${took} s"; fi
   [ -f "$T/killed.h5" ] && fail "killed run left a model file"
+  done_iters=$("$CLI" info "$T/kck/checkpoint.h5" | sed -n 's/.*n_iter *1 x 1 *= *//p')
+  if [ -n "$done_iters" ] && [ "$done_iters" -lt 8 ]; then
+    "$CLI" train als --rank 8 --iters 8 --quiet --model "$T/full8.h5" || fail "8-iteration run"
+    "$MPIEXEC" -np 2 $FLAGS "$CLI" train als --rank 8 --iters 8 --quiet \
+      --checkpoint "$T/kck" --resume --model "$T/res8.h5" || fail "resume after the kill"
+    same_model "$T/full8.h5" "$T/res8.h5" &&
+      ok "resume from the killed run's checkpoint (iteration $done_iters) equals uninterrupted" ||
+      fail "resume after the kill differs from the uninterrupted run"
+  else
+    fail "killed run: checkpoint holds '${done_iters}' iterations (wanted 2..7)"
+  fi
 fi
 
 echo "test_cli_mpi: $fails failure(s)"
