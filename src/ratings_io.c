@@ -512,7 +512,6 @@ static int detect(loader *L, const char *s, const char *e) {
   int numeric;
   while (p < e && *p == ' ') p++;
   numeric = p < e && ((*p >= '0' && *p <= '9') || *p == '-' || *p == '+');
-  L->is_auto = 0;
   if (field_end(&(text_format){.delim = ':', .dlen = 2}, s, e) < e) {
     set_ml(&L->f, "ml-1m", ':', 2, 0);
   } else if (memchr(s, '\t', (size_t)(e - s))) {
@@ -531,6 +530,10 @@ static int detect(loader *L, const char *s, const char *e) {
                        "comma in the first line); pass a format",
                        L->path, (long long)L->line);
   }
+  /* Only a decided format ends detection: a line that decides nothing
+   * stays fatal (never skipped by CLEARN_RATINGS_SKIP_BAD), since no later
+   * line could be parsed without a format. */
+  L->is_auto = 0;
   L->header_pending = L->f.header;
   return CLEARN_OK;
 }

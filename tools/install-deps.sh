@@ -9,6 +9,10 @@ liblinear-dev liblinear-tools
 python3-pytest python3-pandas python3-matplotlib python3-mpi4py
 python3-nbclient python3-nbformat python3-ipykernel
 python3-setuptools python3-wheel python3-venv"
+# --fuzz: also what tools/fuzz.sh needs (clang with libFuzzer and libomp).
+if [ "${1:-}" = "--fuzz" ]; then
+  PKGS="$PKGS clang libclang-rt-14-dev libomp-dev"
+fi
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
