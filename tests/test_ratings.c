@@ -13,6 +13,7 @@
  *               same files with CLEARN_RATINGS_SKIP_BAD
  *   HDF5        round trip of identical arrays, then wrong, truncated,
  *               corrupted and inconsistent files, each CLEARN_EFORMAT
+ *   sweep       every 7th byte of a small file flipped: refused or harmless
  *   part        clearn_ratings_load_part: the documented user blocks for
  *               1..5, 64 and more parts than users, whose triples
  *               concatenated are the whole load's; argument errors, text
@@ -1449,6 +1450,53 @@ static void test_hdf5(void) {
   clearn_ratings_free(e);
 }
 
+/* Every 7th byte of a small file flipped in turn, headers included: each
+ * load (whole, and part 1 of 2) either fails with CLEARN_EFORMAT or gives
+ * exactly the original ratings -- never anything else, never a crash. */
+static void test_sweep(void) {
+  clearn_ratings *g = NULL, *half = NULL;
+  char p[512], q[512];
+  long size, fails = 0, same = 0, bad = 0;
+  unsigned char *b;
+  CHECK_OK(clearn_ratings_generate(60, 40, 700, 3, 2, 0.5, 2, 9, &g));
+  if (g == NULL) return;
+  path_in(p, sizeof p, "sweep.h5");
+  CHECK_OK(clearn_ratings_save(g, p));
+  CHECK_OK(clearn_ratings_load_part(p, 1, 2, &half));
+  b = slurp(p, &size);
+  path_in(q, sizeof q, "sweep_flip.h5");
+  for (long at = 0; at < size; at += 7) {
+    clearn_ratings *x = NULL, *y = NULL;
+    int rc, rcp;
+    b[at] ^= 0xA5;
+    spill(q, b, size);
+    b[at] ^= 0xA5;
+    rc = clearn_ratings_load(q, &x);
+    rcp = clearn_ratings_load_part(q, 1, 2, &y);
+    if (rc == CLEARN_OK) {
+      expect_same(g, x, "load of a file with a flipped byte that loads");
+      same++;
+    } else {
+      fails++;
+      bad += rc != CLEARN_EFORMAT || x != NULL;
+    }
+    if (rcp == CLEARN_OK) {
+      if (half) expect_same(half, y, "part of a file with a flipped byte that loads");
+    } else {
+      bad += rcp != CLEARN_EFORMAT || y != NULL;
+    }
+    clearn_ratings_free(x);
+    clearn_ratings_free(y);
+  }
+  CHECK(bad == 0, "%ld flipped files failed with another status", bad);
+  CHECK(fails > same, "%ld of %ld flips refused", fails, fails + same);
+  printf("sweep: %ld bytes flipped, %ld refused, %ld harmless (unused bytes)\n",
+         fails + same, fails, same);
+  free(b);
+  clearn_ratings_free(g);
+  clearn_ratings_free(half);
+}
+
 /* ---- part reads ---------------------------------------------------------- */
 
 /* First user of part p of n by the documented rule: the first u with
@@ -2247,6 +2295,7 @@ int main(int argc, char **argv) {
       {"container", test_container}, {"text", test_text_good},
       {"decimals", test_text_decimals}, {"bad", test_text_bad},
       {"large", test_text_large}, {"hdf5", test_hdf5}, {"part", test_part},
+      {"sweep", test_sweep},
       {"splits", test_splits}, {"generator", test_generator},
       {"h5py", test_h5py}, {"movielens", test_movielens},
   };
