@@ -269,6 +269,9 @@ def raise_for(rc, handle=None, what=None):
         msg = status_str(rc)
     if what:
         msg = "%s: %s" % (what, msg)
+    if rc == ENUMERIC and msg.endswith("is not finite"):
+        # scikit-learn's wording too, which its checks (and users) look for
+        msg += " (input contains NaN or infinity)"
     raise _EXC.get(rc, ClearnError)(msg, rc)
 
 

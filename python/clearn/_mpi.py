@@ -7,6 +7,18 @@ communicator's Fortran handle (``comm.py2f()``, an int in every MPI) to the
 back with MPI_Comm_f2c.  mpi4py and libclearn_mpi must use the same MPI
 library (Debian's python3-mpi4py and libopenmpi-dev do).
 """
+import copy
+
+
+def keep_comm_on_copy(comm):
+    """Make copy.deepcopy return a communicator itself.
+
+    scikit-learn's clone() deep-copies every parameter, and mpi4py
+    communicators cannot be copied (deepcopy raises); a clone must use the
+    same communicator anyway.  Registered for the communicator's type when
+    an estimator's get_params first meets one (clone calls it before
+    copying), through the copy module's per-type table."""
+    copy._deepcopy_dispatch.setdefault(type(comm), lambda x, memo: x)
 
 
 def fhandle(comm):

@@ -17,7 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
 from . import _lib
-from ._base import (ClearnEstimator, as_f64, load_handle,
+from ._base import (VALIDATE, ClearnEstimator, as_f64, load_handle,
                     params_from_handle)
 from ._lib import Matrix, lib, raise_for
 
@@ -70,8 +70,8 @@ class _LinearRegressorBase(RegressorMixin, _LinearBase):
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and y (n_samples,) or
         (n_samples, n_targets); returns self."""
-        X, y = self._validate_data(X, y, dtype=np.float64, order="C",
-                                   multi_output=True, y_numeric=True)
+        X, y = self._validate_data(X, y, **VALIDATE, multi_output=True,
+                                   y_numeric=True)
         Y = as_f64(y)
         self._y_ndim = Y.ndim
         if Y.ndim == 1:
@@ -101,7 +101,7 @@ class _LinearRegressorBase(RegressorMixin, _LinearBase):
     def predict(self, X):
         """Predicted values: (n_samples,) or (n_samples, n_targets)."""
         self._fitted_handle()
-        X = self._validate_data(X, dtype=np.float64, order="C", reset=False)
+        X = self._validate_data(X, **VALIDATE, reset=False)
         out = self._call_matrix(lib.clearn_estimator_predict, X)
         return out.reshape(-1) if self._y_ndim == 1 else out
 
@@ -109,7 +109,7 @@ class _LinearRegressorBase(RegressorMixin, _LinearBase):
         """R^2 (scikit-learn's r2_score, uniform average over targets),
         computed by the C library."""
         h = self._fitted_handle()
-        X = self._validate_data(X, dtype=np.float64, order="C", reset=False)
+        X = self._validate_data(X, **VALIDATE, reset=False)
         Y = as_f64(y)
         w = None
         if sample_weight is not None:
@@ -246,7 +246,7 @@ class LogisticRegression(ClassifierMixin, _LinearBase):
 
     def fit(self, X, y, sample_weight=None):
         """Fit on X (n_samples, n_features) and labels y; returns self."""
-        X, y = self._validate_data(X, y, dtype=np.float64, order="C")
+        X, y = self._validate_data(X, y, **VALIDATE)
         y = column_or_1d(y, warn=True)
         check_classification_targets(y)
         classes, codes = np.unique(y, return_inverse=True)
@@ -283,8 +283,7 @@ class LogisticRegression(ClassifierMixin, _LinearBase):
 
     def _check_X(self, X):
         self._fitted_handle()
-        return self._validate_data(X, dtype=np.float64, order="C",
-                                   reset=False)
+        return self._validate_data(X, **VALIDATE, reset=False)
 
     def decision_function(self, X):
         """Margins: (n_samples,) for two classes, else (n_samples, K)."""

@@ -4,7 +4,8 @@ from sklearn.base import TransformerMixin
 from sklearn.utils.validation import _check_sample_weight
 
 from . import _lib
-from ._base import ClearnEstimator, load_handle, params_from_handle
+from ._base import (VALIDATE, ClearnEstimator, load_handle,
+                    params_from_handle)
 from ._lib import Matrix, lib
 
 
@@ -28,7 +29,7 @@ class StandardScaler(TransformerMixin, ClearnEstimator):
 
     def fit(self, X, y=None, sample_weight=None):
         """Compute the mean and scale of X; y is ignored.  Returns self."""
-        X = self._validate_data(X, dtype=np.float64, order="C")
+        X = self._validate_data(X, **VALIDATE)
         w = None
         if sample_weight is not None:
             w = _check_sample_weight(sample_weight, X, dtype=np.float64)
@@ -62,8 +63,7 @@ class StandardScaler(TransformerMixin, ClearnEstimator):
 
     def _check_X(self, X):
         self._fitted_handle()
-        return self._validate_data(X, dtype=np.float64, order="C",
-                                   reset=False)
+        return self._validate_data(X, **VALIDATE, reset=False)
 
     def transform(self, X):
         """(X - mean_) / scale_, as a new float64 array."""

@@ -41,6 +41,19 @@ for cls, kw, target in [(clearn.Ridge, dict(alpha=0.7), y),
     assert len(set(coefs)) == 1, cls.__name__
     print("rank %d: %s distributed == serial" % (rank, cls.__name__))
 
+# clone keeps the communicator (the same object); a pickle drops it (a
+# communicator lives in one process) and unpickles as a serial model.
+import pickle  # noqa: E402
+
+from sklearn.base import clone  # noqa: E402
+
+c = clone(clearn.Ridge(alpha=0.7, comm=comm))
+assert c.comm is comm
+c.fit(X[s], y[s], sample_weight=w[s])
+back = pickle.loads(pickle.dumps(c))
+assert back.comm is None and c.comm is comm
+np.testing.assert_array_equal(back.predict(X), c.predict(X))
+
 # A C error on one configuration is an error on every rank, with the C
 # message; the communicator stays usable.
 try:

@@ -237,6 +237,15 @@ def test_errors_carry_the_c_message():
         clearn.LogisticRegression(solver="newton").fit(X, y > 0)
     with pytest.raises(ValueError, match="y holds one class only"):
         clearn.LogisticRegression().fit(X, np.ones(len(X)))
+    # Non-finite input is found by C (one pass over X, not two), whose
+    # message names the element.
+    Xn = X.copy()
+    Xn[17, 3] = np.inf
+    with pytest.raises(ValueError) as e:
+        clearn.Ridge().fit(Xn, y)
+    assert str(e.value) == ("ridge: X[17, 3] = inf is not finite (input "
+                            "contains NaN or infinity)")
+    assert e.value.status == _lib.ENUMERIC
     with pytest.raises(clearn.ClearnIOError) as e:
         clearn.Ridge.load("/nonexistent/dir/model.h5")
     assert "cannot open '/nonexistent/dir/model.h5'" in str(e.value)
