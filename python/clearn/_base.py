@@ -40,6 +40,12 @@ class ClearnEstimator(BaseEstimator):
     def _c_param_listing(cls):
         return _lib.param_listing(cls._kind)
 
+    @classmethod
+    def _param_from_text(cls, name, typ, text):
+        """The Python value of a C parameter's text (the inverse of
+        _param_to_text); subclasses map "none" to None and the like."""
+        return _lib.parse_default(typ, text)
+
     def _param_to_text(self, name, typ, value):
         """Text for C of one parameter; subclasses map Python-side values
         (None, dicts) here."""
@@ -119,6 +125,17 @@ class ClearnEstimator(BaseEstimator):
         the ``clearn`` command line and any program using the C API."""
         h = self._fitted_handle()
         raise_for(lib.clearn_estimator_save(h.ptr, str(path).encode()), h.ptr)
+
+    @classmethod
+    def load(cls, path):
+        """An estimator of this class from a clearn HDF5 model file (written
+        by ``save``, the C API or the ``clearn`` command line); a file of
+        another kind raises ValueError (CLEARN_EKIND)."""
+        h = load_handle(path, cls._kind)
+        est = cls(**params_from_handle(cls, h))
+        est._handle = h
+        est._read_fitted()
+        return est
 
     def __getstate__(self):
         # A copy: on Python 3.11 object.__getstate__ (which sklearn's calls)

@@ -72,23 +72,17 @@ def movie_titles(path):
     path = os.fspath(path)
     if not os.path.isdir(path):
         path = os.path.dirname(path)
+    for name, sep in (("u.item", "|"), ("movies.dat", "::")):
+        p = os.path.join(path, name)
+        if os.path.exists(p):
+            titles = {}
+            with open(p, encoding="latin-1") as f:
+                for line in f:
+                    parts = line.rstrip("\n").split(sep)
+                    if len(parts) > 1:
+                        titles[int(parts[0])] = parts[1]
+            return titles
     titles = {}
-    p = os.path.join(path, "u.item")
-    if os.path.exists(p):
-        with open(p, encoding="latin-1") as f:
-            for line in f:
-                parts = line.rstrip("\n").split("|")
-                if len(parts) > 1:
-                    titles[int(parts[0])] = parts[1]
-        return titles
-    p = os.path.join(path, "movies.dat")
-    if os.path.exists(p):
-        with open(p, encoding="latin-1") as f:
-            for line in f:
-                parts = line.rstrip("\n").split("::")
-                if len(parts) > 1:
-                    titles[int(parts[0])] = parts[1]
-        return titles
     p = os.path.join(path, "movies.csv")
     if os.path.exists(p):
         import csv

@@ -17,8 +17,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import _check_sample_weight, column_or_1d
 
 from . import _lib
-from ._base import (VALIDATE, ClearnEstimator, as_f64, load_handle,
-                    params_from_handle)
+from ._base import VALIDATE, ClearnEstimator, as_f64
 from ._lib import Matrix, lib, raise_for
 
 
@@ -26,10 +25,6 @@ class _LinearBase(ClearnEstimator):
     """fit / predict / score and persistence shared by the linear models."""
 
     _python_params = ("comm",)
-
-    @classmethod
-    def _param_from_text(cls, name, typ, text):
-        return _lib.parse_default(typ, text)
 
     def _fit_c(self, X, Y, w):
         """Fit a new handle on X (n x p), Y (n x t), w (n,) or None; with
@@ -52,14 +47,6 @@ class _LinearBase(ClearnEstimator):
         self._check_fit_status(rc, h)
         return h
 
-    @classmethod
-    def load(cls, path):
-        """An estimator of this class from a clearn HDF5 model file."""
-        h = load_handle(path, cls._kind)
-        est = cls(**params_from_handle(cls, h))
-        est._handle = h
-        est._read_fitted()
-        return est
 
 
 class _LinearRegressorBase(RegressorMixin, _LinearBase):

@@ -3,9 +3,7 @@ import numpy as np
 from sklearn.base import TransformerMixin
 from sklearn.utils.validation import _check_sample_weight
 
-from . import _lib
-from ._base import (VALIDATE, ClearnEstimator, load_handle,
-                    params_from_handle)
+from ._base import VALIDATE, ClearnEstimator
 from ._lib import Matrix, lib
 
 
@@ -22,10 +20,6 @@ class StandardScaler(TransformerMixin, ClearnEstimator):
     def __init__(self, *, with_mean=True, with_std=True):
         self.with_mean = with_mean
         self.with_std = with_std
-
-    @classmethod
-    def _param_from_text(cls, name, typ, text):
-        return _lib.parse_default(typ, text)
 
     def fit(self, X, y=None, sample_weight=None):
         """Compute the mean and scale of X; y is ignored.  Returns self."""
@@ -74,12 +68,3 @@ class StandardScaler(TransformerMixin, ClearnEstimator):
         """X * scale_ + mean_."""
         return self._call_matrix(lib.clearn_estimator_inverse_transform,
                                  self._check_X(X))
-
-    @classmethod
-    def load(cls, path):
-        """A fitted StandardScaler from a clearn HDF5 model file."""
-        h = load_handle(path, cls._kind)
-        est = cls(**params_from_handle(cls, h))
-        est._handle = h
-        est._read_fitted()
-        return est

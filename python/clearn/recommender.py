@@ -15,13 +15,11 @@ numbered in sorted order and mapped back on output.
 """
 import ctypes
 import sys
-import time
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from . import _lib
-from ._base import ClearnEstimator, load_handle, params_from_handle
+from ._base import ClearnEstimator
 from ._lib import PROGRESS_FN, lib, raise_for
 
 _DF_COLUMNS = [("user", "item", "rating"), ("userId", "movieId", "rating"),
@@ -204,10 +202,6 @@ class ALS(ClearnEstimator):
         self.callback = callback
         self.verbose = verbose
 
-    @classmethod
-    def _param_from_text(cls, name, typ, text):
-        return _lib.parse_default(typ, text)
-
     # ---- fit -------------------------------------------------------------
 
     def fit(self, X, y=None, ratings=None, *, validation=None, columns=None):
@@ -367,15 +361,6 @@ class ALS(ClearnEstimator):
             h.ptr, it, n, items.ctypes.data, scores.ctypes.data), h.ptr)
         return self._items.decode(items), scores
 
-    @classmethod
-    def load(cls, path):
-        """An ALS model from a clearn HDF5 model file (e.g. written by
-        ``save`` or the ``clearn train als`` command line)."""
-        h = load_handle(path, cls._kind)
-        est = cls(**params_from_handle(cls, h))
-        est._handle = h
-        est._read_fitted()
-        return est
 
     def _more_tags(self):
         return {"X_types": ["2darray"], "requires_y": False}

@@ -4,8 +4,6 @@ model selection, the GIL, and clearn.datasets."""
 import ctypes
 import os
 import pickle
-import threading
-import time
 
 import numpy as np
 import pytest
@@ -305,3 +303,16 @@ def test_load_movielens_100k():
     assert list(df.columns) == ["user", "item", "rating"]
     titles = clearn.datasets.movie_titles(ML100K)
     assert titles[1] == "Toy Story (1995)" and len(titles) == 1682
+
+
+@pytest.mark.skipif(not os.path.isdir(os.path.dirname(ML100K)),
+                    reason="no MovieLens data beside %s" % ML100K)
+@pytest.mark.parametrize("name,n,users,titled", [
+    ("ml-1m", 1_000_209, 6040, 3883), ("ml-latest-small", 100_836, 610, 9742)])
+def test_load_movielens_layouts(name, n, users, titled):
+    path = os.path.join(os.path.dirname(ML100K), name)
+    if not os.path.isdir(path):
+        pytest.skip("no %s" % path)
+    u, i, r = clearn.datasets.load_movielens(path, as_frame=False)
+    assert len(u) == n and len(np.unique(u)) == users
+    assert len(clearn.datasets.movie_titles(path)) == titled

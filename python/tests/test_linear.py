@@ -315,7 +315,20 @@ def test_load_wrong_kind_and_corrupt_bytes(tmp_path):
     with pytest.raises(clearn.ClearnFormatError, match="truncated or "
                        "corrupt"):
         loads_handle(bytes(blob[: len(blob) // 2]), "ridge")
+    # The bytes carry the model file's schema version: a newer one is
+    # refused (CLEARN_EVERSION) with the C message, for pickles as for files.
+    h5py = pytest.importorskip("h5py")
+    with h5py.File(tmp_path / "r.h5", "r+") as f:
+        f.attrs["schema_version"] = np.int64(99)
+    newer = (tmp_path / "r.h5").read_bytes()
+    with pytest.raises(clearn.ClearnFormatError, match="schema version 99 "
+                       "is not supported") as e:
+        loads_handle(newer, "ridge")
+    assert e.value.status == _lib.EVERSION
     state = r.__getstate__()
+    state["_clearn_model"] = newer
+    with pytest.raises(clearn.ClearnFormatError, match="schema version 99"):
+        clearn.Ridge().__setstate__(state)
     state["_clearn_model"] = bytes(blob[:100])
     with pytest.raises(clearn.ClearnFormatError):
         clearn.Ridge().__setstate__(state)
