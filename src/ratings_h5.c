@@ -1469,6 +1469,32 @@ int clearn_ratings_load_part(const char *path, int64_t part, int64_t n_parts,
   }
   if ((rc = read_header(file, &h)) != CLEARN_OK) goto cleanup;
   v2 = h.version >= 2;
+  if (n_parts == 1 && v2) {
+    /* The share is the whole file: read both stored copies as a whole
+     * load does (no transpose), unless some id has no ratings (the part
+     * would leave it out; another writer's file), then as any part. */
+    clearn_ratings *r = calloc(1, sizeof *r);
+    int64_t k, empty = 0;
+    if (r == NULL) {
+      rc = clearn__err(CLEARN_ENOMEM, "out of memory");
+      goto cleanup;
+    }
+    r->n_users = h.n_users;
+    r->n_items = h.n_items;
+    r->nnz = h.nnz;
+    rc = load_v2(file, r, fd, file_size);
+    for (k = 0; rc == CLEARN_OK && k < r->n_users; k++)
+      empty += r->u_ptr[k + 1] == r->u_ptr[k];
+    for (k = 0; rc == CLEARN_OK && k < r->n_items; k++)
+      empty += r->i_ptr[k + 1] == r->i_ptr[k];
+    if (rc == CLEARN_OK && empty == 0) {
+      clearn__ratings_set_views(r);
+      *out = r;
+      goto cleanup;
+    }
+    clearn_ratings_free(r);
+    if (rc != CLEARN_OK) goto cleanup;
+  }
   if ((rc = read_small(file, "user_ids", h.n_users, v2, file_size,
                        &user_ids)) != CLEARN_OK ||
       (rc = read_small(file, "item_ids", h.n_items, v2, file_size,

@@ -2231,11 +2231,26 @@ static void test_h5py(void) {
       "    f.create_dataset('indptr', data=col(indptr).astype(np.int32))\n"
       "    f.create_dataset('item_index', data=col(cols).astype(np.int64))\n"
       "    f.create_dataset('rating', data=col(vals[mask]), chunks=True, fletcher32=True)\n"
-      "open(sys.argv[5], 'w').write(repr(float(np.sum(vals[mask] * (users[rows] + 2.0 * items[cols])))))\n";
-  char p[512], py[512], foreign[2][512], sum_path[512], cmd[3000];
+      "# Schema 2 with a user (5) and an item (7) that have no ratings.\n"
+      "m2 = mask.copy(); m2[5, :] = False; m2[:, 7] = False\n"
+      "r2, c2 = np.nonzero(m2); ci2, ri2 = np.nonzero(m2.T)\n"
+      "with h5py.File(sys.argv[6], 'w') as f:\n"
+      "    attrs(f, 2); f.attrs['nnz'] = np.int64(m2.sum())\n"
+      "    for name, t, v in [('user_ids', np.int64, users), ('item_ids', np.int64, items),\n"
+      "            ('indptr', np.int64, np.concatenate([[0], np.cumsum(m2.sum(1))])),\n"
+      "            ('item_index', np.int32, c2), ('rating', np.float32, vals[m2]),\n"
+      "            ('item_indptr', np.int64, np.concatenate([[0], np.cumsum(m2.sum(0))])),\n"
+      "            ('user_index', np.int32, ri2), ('item_rating', np.float32, vals.T[m2.T])]:\n"
+      "        v = np.asarray(v).astype(t)\n"
+      "        d = f.create_dataset(name, data=col(v))\n"
+      "        d.attrs['checksum_block'] = np.int64(1 << 18)\n"
+      "        d.attrs['checksum'] = checksums(v)\n"
+      "open(sys.argv[5], 'w').write('%r %r' % (float(np.sum(vals[mask] * (users[rows] + 2.0 * items[cols]))),\n"
+      "                                        float(np.sum(vals[m2] * (users[r2] + 2.0 * items[c2])))))\n";
+  char p[512], py[512], foreign[3][512], sum_path[512], cmd[4000];
   clearn_ratings *r = NULL;
   FILE *fp;
-  double want = 0;
+  double want = 0, want2 = 0;
   if (access("/usr/bin/python3", X_OK) != 0 ||
       system("/usr/bin/python3 -c 'import h5py, numpy' >/dev/null 2>&1") != 0) {
     printf("note: /usr/bin/python3 with h5py not found; h5py check skipped\n");
@@ -2249,13 +2264,14 @@ static void test_h5py(void) {
   fclose(fp);
   path_in(foreign[0], sizeof foreign[0], "from_h5py.h5");
   path_in(foreign[1], sizeof foreign[1], "from_h5py_v1.h5");
+  path_in(foreign[2], sizeof foreign[2], "from_h5py_empty_rows.h5");
   path_in(sum_path, sizeof sum_path, "from_h5py.sum");
-  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' %.17g '%s' '%s' '%s'", py,
-           p, weighted_sum(r), foreign[0], foreign[1], sum_path);
+  snprintf(cmd, sizeof cmd, "/usr/bin/python3 '%s' '%s' %.17g '%s' '%s' '%s' '%s'", py,
+           p, weighted_sum(r), foreign[0], foreign[1], sum_path, foreign[2]);
   fflush(NULL);
   CHECK(system(cmd) == 0, "h5py check failed: %s", cmd);
   fp = fopen(sum_path, "r");
-  CHECK(fp && fscanf(fp, "%lf", &want) == 1, "h5py wrote its sum");
+  CHECK(fp && fscanf(fp, "%lf %lf", &want, &want2) == 2, "h5py wrote its sums");
   if (fp) fclose(fp);
   for (int v = 0; v < 2; v++) {
     clearn_ratings *f = NULL;
@@ -2269,6 +2285,41 @@ static void test_h5py(void) {
       check_parts(foreign[v], f, 3);
     }
     clearn_ratings_free(f);
+  }
+  /* Ids without ratings: a whole load keeps them, parts (also a single
+   * one) leave them out; the parts' triples are still the whole file's. */
+  {
+    clearn_ratings *w = NULL;
+    CHECK_OK(clearn_ratings_load(foreign[2], &w));
+    if (w) {
+      triple *all = triples_of(w);
+      CHECK(clearn_ratings_n_users(w) == 40 && clearn_ratings_n_items(w) == 30,
+            "ids without ratings kept: %lld users, %lld items",
+            (long long)clearn_ratings_n_users(w), (long long)clearn_ratings_n_items(w));
+      CHECK_CLOSE(weighted_sum(w), want2, 1e-12, 0);
+      for (int64_t n = 1; n <= 3; n++) {
+        int64_t users = 0, w_at = 0, bad = 0;
+        for (int64_t part = 0; part < n; part++) {
+          clearn_ratings *x = NULL;
+          CHECK_OK(clearn_ratings_load_part(foreign[2], part, n, &x));
+          if (x == NULL) continue;
+          triple *t = triples_of(x);
+          check_invariants(x, "part of a file with ids without ratings");
+          users += clearn_ratings_n_users(x);
+          for (int64_t k = 0; k < clearn_ratings_nnz(x); k++, w_at++)
+            bad += w_at >= clearn_ratings_nnz(w) || t[k].u != all[w_at].u ||
+                   t[k].i != all[w_at].i || !same_float(t[k].v, all[w_at].v);
+          free(t);
+          clearn_ratings_free(x);
+        }
+        CHECK(users == 39 && w_at == clearn_ratings_nnz(w) && bad == 0,
+              "%lld parts: %lld users, %lld of %lld ratings, %lld differ", (long long)n,
+              (long long)users, (long long)w_at, (long long)clearn_ratings_nnz(w),
+              (long long)bad);
+      }
+      free(all);
+    }
+    clearn_ratings_free(w);
   }
   clearn_ratings_free(r);
 }

@@ -119,7 +119,8 @@ CLEARN_API int clearn_ratings_load(const char *path, clearn_ratings **out);
  * triples (clearn_ratings_triples) of parts 0 .. n_parts-1 gives the
  * triples of clearn_ratings_load.  Only the small arrays (ids, row
  * pointers) are read whole; of the two per-rating arrays only the part's
- * slice is read (an HDF5 hyperslab), with the same checks as a whole load.
+ * slice is read (an HDF5 hyperslab), with the same checks as a whole load
+ * (n_parts = 1: the whole file, read as clearn_ratings_load reads it).
  *
  * Errors (*out NULL): out or path NULL, n_parts outside [1, 2^31 - 1], part
  * outside [0, n_parts): CLEARN_EINVAL naming the parameter; a file that is
