@@ -10,6 +10,8 @@
  *   bench_logistic clearn FILE [--solver lbfgs|tron] [--tol T] [--C C]
  *       [--reps R] [--max_iter M]
  *   bench_logistic liblinear FILE [--eps E] [--C C]
+ *   bench_logistic svm FILE OUT
+ *       write the data as LIBSVM text (labels +1/-1) for liblinear-train
  *
  * Each mode runs in its own process, so its peak RSS (getrusage) is that
  * of one side alone; the data's own size is printed next to it.  The data:
@@ -266,6 +268,29 @@ static int run_liblinear(const data *d, double eps, double C) {
 }
 #endif
 
+/* LIBSVM text for liblinear-train: "+1 1:v 2:v ..." with %.17g values,
+ * so the tool reads the same numbers. */
+static int write_svm(const data *d, const char *out) {
+  FILE *f = fopen(out, "w");
+  int64_t i, j;
+  if (f == NULL) {
+    perror(out);
+    return 1;
+  }
+  for (i = 0; i < d->n; i++) {
+    fputs(d->y[i] > 0.5 ? "+1" : "-1", f);
+    for (j = 0; j < d->p; j++)
+      fprintf(f, " %lld:%.17g", (long long)(j + 1), d->X[i * d->p + j]);
+    fputc('\n', f);
+  }
+  if (fclose(f) != 0) {
+    perror(out);
+    return 1;
+  }
+  printf("RESULT mode=svm file=%s\n", out);
+  return 0;
+}
+
 int main(int argc, char **argv) {
   data d;
   int64_t p;
@@ -290,6 +315,8 @@ int main(int argc, char **argv) {
     return run_liblinear(&d, atof(opt(argc, argv, "--eps", "0.01")),
                          atof(opt(argc, argv, "--C", "1")));
 #endif
+  if (strcmp(argv[1], "svm") == 0 && argc > 3)
+    return write_svm(&d, argv[3]);
   fprintf(stderr, "unknown mode %s\n", argv[1]);
   return 2;
 }
