@@ -451,6 +451,41 @@ static void error_cases(const problem *q) {
         "loaded coef");
   remove(path);
 
+  /* A path over given alphas equals separate fits at each alpha. */
+  {
+    double al[3] = {0.5, 0.05, 0.005}, badal[2] = {0.1, -1};
+    clearn_matrix *A = wrap(al, 3, 1), *B = wrap(badal, 2, 1), *co = NULL,
+                  *ic = NULL, *one = NULL, *y2 = wrap(q->X, q->n, 2);
+    int64_t a;
+    CHECK_OK(clearn_estimator_set_param_string(e, "selection", "cyclic"));
+    CHECK_OK(clearn_estimator_path(e, X, y, NULL, A, 0, NULL, &co, &ic));
+    for (a = 0; a < 3 && co && ic; a++) {
+      clearn_estimator *f = NULL;
+      CHECK_OK(clearn_estimator_clone(e, &f));
+      CHECK_OK(clearn_estimator_set_param_double(f, "alpha", al[a]));
+      CHECK_OK(clearn_estimator_fit(f, X, y, NULL));
+      CHECK_OK(clearn_estimator_get_attr(f, "coef", &one));
+      if (one) {
+        double d = relnorm(data(co) + a * q->p, data(one), q->p);
+        CHECK(d <= 1e-8, "path at alpha %g differs from a fit by %.3g", al[a],
+              d);
+      }
+      clearn_matrix_free(one);
+      one = NULL;
+      clearn_estimator_free(f);
+    }
+    CHECK_RC(clearn_estimator_path(e, X, y, NULL, B, 0, NULL, NULL, NULL),
+             CLEARN_EINVAL);
+    CHECK_STR(clearn_last_error(),
+              "elastic_net: alphas[1] = -1: must be finite and >= 0");
+    CHECK_RC(clearn_estimator_path(e, X, y2, NULL, NULL, 5, NULL, NULL, NULL),
+             CLEARN_ESHAPE);
+    CHECK_STR(clearn_last_error(),
+              "elastic_net: path: y has 2 targets, need 1");
+    clearn_matrix_free(A), clearn_matrix_free(B), clearn_matrix_free(co),
+        clearn_matrix_free(ic), clearn_matrix_free(y2);
+  }
+
   /* Path on another kind; metric errors. */
   CHECK_OK(clearn_estimator_create("ridge", &r));
   CHECK_RC(clearn_estimator_path(r, X, y, NULL, NULL, 5, NULL, NULL, NULL),
