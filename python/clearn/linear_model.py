@@ -47,6 +47,26 @@ class _LinearBase(ClearnEstimator):
         self._check_fit_status(rc, h)
         return h
 
+    def _score_c(self, X, Y, sample_weight):
+        h = self._fitted_handle()
+        w = None
+        if sample_weight is not None:
+            w = _check_sample_weight(sample_weight, X, dtype=np.float64)
+        mx, my = Matrix(X), Matrix(Y.reshape(len(Y), -1))
+        mw = Matrix(w) if w is not None else None
+        out = ctypes.c_double()
+        if getattr(self, "comm", None) is not None:
+            from ._mpi import fhandle
+            rc = _lib.mpi_lib().clearn_mpi_estimator_score_f(
+                h.ptr, fhandle(self.comm), mx.ptr, my.ptr,
+                mw.ptr if mw else None, ctypes.byref(out))
+        else:
+            rc = lib.clearn_estimator_score(h.ptr, mx.ptr, my.ptr,
+                                            mw.ptr if mw else None,
+                                            ctypes.byref(out))
+        raise_for(rc, h.ptr)
+        return out.value
+
 
 
 class _LinearRegressorBase(RegressorMixin, _LinearBase):
@@ -94,21 +114,10 @@ class _LinearRegressorBase(RegressorMixin, _LinearBase):
 
     def score(self, X, y, sample_weight=None):
         """R^2 (scikit-learn's r2_score, uniform average over targets),
-        computed by the C library."""
-        h = self._fitted_handle()
+        computed by the C library.  With ``comm``, each rank passes its own
+        rows and every rank gets the R^2 over all of them (collective)."""
         X = self._validate_data(X, **VALIDATE, reset=False)
-        Y = as_f64(y)
-        w = None
-        if sample_weight is not None:
-            w = _check_sample_weight(sample_weight, X, dtype=np.float64)
-        mx, my = Matrix(X), Matrix(Y.reshape(len(Y), -1))
-        mw = Matrix(w) if w is not None else None
-        out = ctypes.c_double()
-        rc = lib.clearn_estimator_score(h.ptr, mx.ptr, my.ptr,
-                                        mw.ptr if mw else None,
-                                        ctypes.byref(out))
-        raise_for(rc, h.ptr)
-        return out.value
+        return self._score_c(X, as_f64(y), sample_weight)
 
 
 class LinearRegression(_LinearRegressorBase):
@@ -282,6 +291,20 @@ class LogisticRegression(ClassifierMixin, _LinearBase):
         """Class probabilities (n_samples, K), columns in classes_ order."""
         return self._call_matrix(lib.clearn_estimator_predict_proba,
                                  self._check_X(X))
+
+    def score(self, X, y, sample_weight=None):
+        """Accuracy (weighted, as scikit-learn's accuracy_score).  With
+        ``comm``, each rank passes its own rows and every rank gets the
+        accuracy over all of them, computed by C (collective)."""
+        if getattr(self, "comm", None) is None:
+            return super().score(X, y, sample_weight=sample_weight)
+        X = self._check_X(X)
+        y = column_or_1d(y)
+        if self._codes:  # labels as the codes C was fitted on (-1: unseen)
+            pos = np.searchsorted(self.classes_, y)
+            pos = np.minimum(pos, len(self.classes_) - 1)
+            y = np.where(self.classes_[pos] == y, pos, -1)
+        return self._score_c(X, as_f64(y), sample_weight)
 
     def predict_log_proba(self, X):
         return np.log(self.predict_proba(X))

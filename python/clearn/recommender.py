@@ -14,7 +14,9 @@ throughout: integer ids go to C unchanged (int64); other ids (strings) are
 numbered in sorted order and mapped back on output.
 """
 import ctypes
+import signal
 import sys
+import threading
 
 import numpy as np
 
@@ -226,13 +228,16 @@ class ALS(ClearnEstimator):
         self._read_fitted()
         return self
 
-    def _progress(self):
-        """A ctypes callback for clearn_estimator_set_progress, or None."""
-        if self.callback is None and not self.verbose:
-            return None, None
+    def _progress(self, interrupted):
+        """A ctypes callback for clearn_estimator_set_progress.  Installed
+        for every fit, even without callback or verbose: it is the Python
+        code that runs after each iteration, so Ctrl-C can stop a long fit
+        there (see _fit_ratings)."""
         failure = []
 
         def on_iteration(_user_data, iteration, names, values, n):
+            if interrupted:
+                return 1
             try:
                 rec = {names[k].decode(): values[k] for k in range(n)}
                 if self.verbose:
@@ -251,10 +256,21 @@ class ALS(ClearnEstimator):
         return PROGRESS_FN(on_iteration), failure
 
     def _fit_ratings(self, h, train, valid):
-        fn, failure = self._progress()
-        if fn is not None:
-            raise_for(lib.clearn_estimator_set_progress(h.ptr, fn, None),
-                      h.ptr)
+        # Ctrl-C during the C fit: Python runs the SIGINT handler at the
+        # start of the next progress callback, where a KeyboardInterrupt
+        # would escape into ctypes (which prints and drops it).  So, while
+        # the fit runs, the handler only records the interrupt; the callback
+        # then stops the fit and it is raised here.  Only in the main thread
+        # and over Python's default handler.
+        interrupted = []
+        old_handler = None
+        if (threading.current_thread() is threading.main_thread()
+                and signal.getsignal(signal.SIGINT)
+                is signal.default_int_handler):
+            old_handler = signal.signal(
+                signal.SIGINT, lambda *a: interrupted.append(True))
+        fn, failure = self._progress(interrupted)
+        raise_for(lib.clearn_estimator_set_progress(h.ptr, fn, None), h.ptr)
         try:
             if self.comm is not None:
                 from ._mpi import fhandle
@@ -265,8 +281,11 @@ class ALS(ClearnEstimator):
                 rc = lib.clearn_estimator_fit_ratings(
                     h.ptr, train.ptr, valid.ptr if valid is not None else None)
         finally:
-            if fn is not None:
-                lib.clearn_estimator_set_progress(h.ptr, PROGRESS_FN(), None)
+            lib.clearn_estimator_set_progress(h.ptr, PROGRESS_FN(), None)
+            if old_handler is not None:
+                signal.signal(signal.SIGINT, old_handler)
+        if interrupted:
+            raise KeyboardInterrupt
         if failure:
             raise failure[0]
         self._check_fit_status(rc, h)

@@ -36,6 +36,9 @@ for cls, kw, target in [(clearn.Ridge, dict(alpha=0.7), y),
                                atol=1e-11, err_msg=cls.__name__)
     np.testing.assert_allclose(dist.intercept_, serial.intercept_,
                                rtol=1e-9, atol=1e-11)
+    # score with comm: the score over every rank's rows.
+    assert dist.score(X[s], target[s], w[s]) == \
+        __import__("pytest").approx(serial.score(X, target, w), rel=1e-10)
     # Every rank holds the same model, bitwise.
     coefs = comm.allgather(np.asarray(dist.coef_).tobytes())
     assert len(set(coefs)) == 1, cls.__name__

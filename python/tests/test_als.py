@@ -4,6 +4,7 @@ model selection, the GIL, and clearn.datasets."""
 import ctypes
 import os
 import pickle
+import time
 
 import numpy as np
 import pytest
@@ -198,6 +199,24 @@ def test_callback_verbose_and_stop(data, capsys):
 
     with pytest.raises(KeyError, match="from the callback"):
         clearn.ALS(rank=4, max_iter=5, callback=bad).fit(u, i, r)
+
+
+def test_ctrl_c_stops_a_fit_after_the_iteration(data):
+    """KeyboardInterrupt (here from another thread, as Ctrl-C would) is
+    raised in the progress hook after an iteration and ends the fit; the
+    estimator stays unfitted."""
+    import _thread
+    import threading
+    u, i, r = data
+    est = clearn.ALS(rank=8, max_iter=100000)
+    timer = threading.Timer(0.3, _thread.interrupt_main)
+    timer.start()
+    t0 = time.perf_counter()
+    with pytest.raises(KeyboardInterrupt):
+        est.fit(u, i, r)
+    timer.join()
+    assert time.perf_counter() - t0 < 30  # 100000 iterations take minutes
+    assert not hasattr(est, "user_factors_")
 
 
 def test_errors_carry_the_c_message(data):
