@@ -150,6 +150,9 @@ def test_string_ids_in_and_out(data):
     assert np.isnan(est.predict(["nobody"], [si[0]])[0])
     sim, _ = est.similar_items(si[0], 3)
     assert si[0] not in set(sim)
+    back = pickle.loads(pickle.dumps(est))  # the id maps travel along
+    np.testing.assert_array_equal(back.recommend(su[0], 5)[0], items)
+    np.testing.assert_array_equal(back.predict(su[:50], si[:50]), p)
     assert ref.user_factors_.shape == est.user_factors_.shape
 
 

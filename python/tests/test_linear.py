@@ -420,3 +420,22 @@ def test_gil_released_during_fit():
         assert gap < 0.25 * duration, (gap, duration)
     finally:
         clearn.set_num_threads(old)
+
+
+def test_concurrent_fits_in_threads():
+    """Distinct estimators fitted from several threads at once (the C
+    library allows distinct handles on distinct threads; the GIL is not
+    held): each gets its own data's model."""
+    from concurrent.futures import ThreadPoolExecutor
+    problems = [_regression(n=2000, p=20, seed=s) for s in range(6)]
+
+    def fit(k):
+        X, y, w = problems[k]
+        return clearn.Ridge(alpha=0.1 * (k + 1)).fit(X, y, sample_weight=w)
+
+    with ThreadPoolExecutor(4) as pool:
+        models = list(pool.map(fit, range(6)))
+    for k, (X, y, w) in enumerate(problems):
+        ref = sk.Ridge(alpha=0.1 * (k + 1), solver="cholesky").fit(
+            X, y, sample_weight=w)
+        np.testing.assert_allclose(models[k].coef_, ref.coef_, rtol=1e-9)
