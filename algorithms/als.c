@@ -2418,6 +2418,17 @@ static int als_load(hid_t g, void **out) {
                      "dataset 'history' has %lld columns, expected %d (or %d "
                      "in older files)",
                      (long long)hist->cols, HIST_COLS, HIST_COLS_V1);
+  /* Every fitted iteration has a finite loss, RMSE and time: a damaged
+   * chunk index makes HDF5 return the fill value (NaN) instead of the
+   * data, which this catches. */
+  for (j = 0; rc == CLEARN_OK && j < n_iter; j++) {
+    const double *hr = (const double *)hist->data + j * hist->cols;
+    if (!isfinite(hr[0]) || !isfinite(hr[1]) || !(hr[3] >= 0))
+      rc = clearn__err(CLEARN_EFORMAT,
+                       "dataset 'history' row %lld holds a non-finite loss, "
+                       "RMSE or time (damaged file)",
+                       (long long)j);
+  }
   if (rc == CLEARN_OK) rc = all_finite(U, "user_factors");
   if (rc == CLEARN_OK) rc = all_finite(V, "item_factors");
   if (rc == CLEARN_OK && biased) rc = all_finite(ub, "user_bias");

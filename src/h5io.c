@@ -484,24 +484,108 @@ int clearn__h5_open_read(const char *path, hid_t *file) {
   return CLEARN_OK;
 }
 
+/* Atomic writes.  The file is built in memory (HDF5's core driver, no
+ * backing store) and written out by clearn in one pass at commit: the temp
+ * file beside the target, fsync, rename over the target, fsync of the
+ * directory.  HDF5 itself never writes to disk, so a failing disk (full,
+ * over quota, a file size limit) is an error of clearn's own write() with
+ * errno's reason, and never leaves HDF5 holding a half-flushed file (with
+ * HDF5 1.10, a file whose flush failed at close stays open inside the
+ * library and crashes it at exit).  Cost: the image is held in memory
+ * once more while it is written.
+ *
+ * The file keeps the 1.8 format bounds (version 2 superblock and object
+ * headers with checksums, which is how damaged metadata is detected on
+ * load).  HDF5 1.10's H5Fget_file_image clears the superblock's status
+ * flags in the image without recomputing the superblock's checksum, so
+ * superblock_fix() recomputes it: Jenkins' lookup3 hash, as HDF5's
+ * H5_checksum_metadata, over the superblock's 12 + 4 * (size of offsets)
+ * bytes before it (HDF5 file format specification, superblock versions 2
+ * and 3). */
+static uint32_t rot32(uint32_t x, int k) { return (x << k) | (x >> (32 - k)); }
+
+static uint32_t lookup3(const uint8_t *k, size_t len, uint32_t init) {
+  uint32_t a, b, c;
+  a = b = c = 0xdeadbeef + (uint32_t)len + init;
+  while (len > 12) {
+    a += k[0] | (uint32_t)k[1] << 8 | (uint32_t)k[2] << 16 | (uint32_t)k[3] << 24;
+    b += k[4] | (uint32_t)k[5] << 8 | (uint32_t)k[6] << 16 | (uint32_t)k[7] << 24;
+    c += k[8] | (uint32_t)k[9] << 8 | (uint32_t)k[10] << 16 |
+         (uint32_t)k[11] << 24;
+    a -= c; a ^= rot32(c, 4);  c += b;
+    b -= a; b ^= rot32(a, 6);  a += c;
+    c -= b; c ^= rot32(b, 8);  b += a;
+    a -= c; a ^= rot32(c, 16); c += b;
+    b -= a; b ^= rot32(a, 19); a += c;
+    c -= b; c ^= rot32(b, 4);  b += a;
+    len -= 12;
+    k += 12;
+  }
+  if (len == 0) return c;
+  /* the last 1..12 bytes, little-endian into a, b, c */
+  if (len >= 12) c += (uint32_t)k[11] << 24;
+  if (len >= 11) c += (uint32_t)k[10] << 16;
+  if (len >= 10) c += (uint32_t)k[9] << 8;
+  if (len >= 9) c += k[8];
+  if (len >= 8) b += (uint32_t)k[7] << 24;
+  if (len >= 7) b += (uint32_t)k[6] << 16;
+  if (len >= 6) b += (uint32_t)k[5] << 8;
+  if (len >= 5) b += k[4];
+  if (len >= 4) a += (uint32_t)k[3] << 24;
+  if (len >= 3) a += (uint32_t)k[2] << 16;
+  if (len >= 2) a += (uint32_t)k[1] << 8;
+  a += k[0];
+  c ^= b; c -= rot32(b, 14);
+  a ^= c; a -= rot32(c, 11);
+  b ^= a; b -= rot32(a, 25);
+  c ^= b; c -= rot32(b, 16);
+  a ^= c; a -= rot32(c, 4);
+  b ^= a; b -= rot32(a, 14);
+  c ^= b; c -= rot32(b, 24);
+  return c;
+}
+
+/* Recompute the checksum of a version 2 or 3 superblock at the start of
+ * an image; 0 if there is none to fix or it was fixed, -1 if malformed. */
+int clearn__h5_superblock_fix(unsigned char *img, size_t n) {
+  static const unsigned char sig[8] = {0x89, 'H', 'D', 'F', '\r', '\n', 0x1a,
+                                       '\n'};
+  size_t len;
+  uint32_t h;
+  if (n < 12 || memcmp(img, sig, 8) != 0) return -1;
+  if (img[8] < 2) return 0;
+  len = 12 + 4 * (size_t)img[9];
+  if (img[9] < 2 || img[9] > 8 || n < len + 4) return -1;
+  h = lookup3(img, len, 0);
+  img[len] = (unsigned char)h;
+  img[len + 1] = (unsigned char)(h >> 8);
+  img[len + 2] = (unsigned char)(h >> 16);
+  img[len + 3] = (unsigned char)(h >> 24);
+  return 0;
+}
+
+#define IMAGE_INCREMENT ((size_t)1 << 20)
+
 int clearn__h5_atomic_begin(clearn__h5_atomic *a, const char *path) {
   static _Thread_local unsigned counter;
   size_t n = strlen(path) + 64;
-  hid_t fapl, fcpl;
+  hid_t fapl = H5I_INVALID_HID;
   int fd = -1, tries;
   memset(a, 0, sizeof *a);
-  /* Temporary name "<path>.tmp-<pid>-<n>-<time>": beside the target, so
-   * rename() stays within one file system and is atomic. */
   a->file = H5I_INVALID_HID;
+  a->fd = -1;
   a->path = malloc(strlen(path) + 1);
   a->tmp_path = malloc(n);
   if (a->path == NULL || a->tmp_path == NULL) {
     free(a->path);
     free(a->tmp_path);
+    a->path = a->tmp_path = NULL;
     return clearn__err(CLEARN_ENOMEM, "out of memory");
   }
   strcpy(a->path, path);
-  /* O_EXCL on a fresh name: never clobbers another writer's temp file. */
+  /* Temporary name "<path>.tmp-<pid>-<n>-<time>": beside the target, so
+   * rename() stays within one file system and is atomic; O_EXCL on a
+   * fresh name never clobbers another writer's temp file. */
   for (tries = 0; tries < 100 && fd < 0; tries++) {
     snprintf(a->tmp_path, n, "%s.tmp-%ld-%u-%ld", path, (long)getpid(),
              counter++, (long)time(NULL));
@@ -523,23 +607,20 @@ int clearn__h5_atomic_begin(clearn__h5_atomic *a, const char *path) {
     if (stat(path, &st) == 0 && S_ISREG(st.st_mode))
       (void)fchmod(fd, st.st_mode & 07777);
   }
-  close(fd);
-  fapl = file_access();
-  fcpl = H5Pcreate(H5P_FILE_CREATE);
+  a->fd = fd;
   H5E_BEGIN_TRY {
-    if (fapl >= 0) H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST);
-    if (fapl >= 0 && fcpl >= 0)
-      a->file = H5Fcreate(a->tmp_path, H5F_ACC_TRUNC, fcpl, fapl);
-    if (fcpl >= 0) H5Pclose(fcpl);
+    fapl = H5Pcreate(H5P_FILE_ACCESS);
+    if (fapl >= 0 && H5Pset_fapl_core(fapl, IMAGE_INCREMENT, 0) >= 0 &&
+        H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG) >= 0 &&
+        H5Pset_libver_bounds(fapl, H5F_LIBVER_V18, H5F_LIBVER_LATEST) >= 0)
+      a->file = H5Fcreate(a->tmp_path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
     if (fapl >= 0) H5Pclose(fapl);
   }
   H5E_END_TRY;
   if (a->file < 0) {
-    unlink(a->tmp_path);
-    free(a->path);
-    free(a->tmp_path);
-    a->path = a->tmp_path = NULL;
-    return clearn__err(CLEARN_EIO, "cannot create HDF5 file beside '%s'", path);
+    clearn__h5_atomic_abort(a);
+    return clearn__err(CLEARN_ENOMEM, "cannot create an HDF5 file in memory "
+                                      "for '%s'", path);
   }
   return CLEARN_OK;
 }
@@ -552,22 +633,56 @@ static int fsync_path(const char *p, int dir) {
   return rc;
 }
 
+/* write() all n bytes, or -1 with errno. */
+static int write_all(int fd, const char *p, size_t n) {
+  while (n > 0) {
+    ssize_t w = write(fd, p, n > ((size_t)1 << 30) ? ((size_t)1 << 30) : n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) {
+      if (w == 0) errno = ENOSPC;
+      return -1;
+    }
+    p += w;
+    n -= (size_t)w;
+  }
+  return 0;
+}
+
 int clearn__h5_atomic_commit(clearn__h5_atomic *a) {
-  herr_t st = -1;
+  ssize_t n = -1;
+  char *img = NULL;
   int rc = CLEARN_OK;
-  H5E_BEGIN_TRY { st = H5Fclose(a->file); }
+  H5E_BEGIN_TRY {
+    if (H5Fflush(a->file, H5F_SCOPE_GLOBAL) >= 0)
+      n = H5Fget_file_image(a->file, NULL, 0);
+    if (n > 0 && (img = malloc((size_t)n)) != NULL)
+      n = H5Fget_file_image(a->file, img, (size_t)n);
+    H5Fclose(a->file);
+  }
   H5E_END_TRY;
   a->file = H5I_INVALID_HID;
-  if (st < 0) {
-    rc = clearn__err(CLEARN_EIO, "cannot finish writing '%s' (disk full?)",
-                     a->tmp_path);
-  } else if (fsync_path(a->tmp_path, 0) != 0) {
-    rc = clearn__err(CLEARN_EIO, "cannot flush '%s': %s", a->tmp_path,
+  if (n > 0 && img != NULL &&
+      clearn__h5_superblock_fix((unsigned char *)img, (size_t)n) != 0)
+    n = -1;
+  if (n <= 0 || img == NULL) {
+    rc = img == NULL && n > 0
+             ? clearn__err(CLEARN_ENOMEM, "out of memory for the %lld bytes "
+                           "of '%s'", (long long)n, a->path)
+             : clearn__err(CLEARN_EIO, "cannot finish the HDF5 image of '%s'",
+                           a->path);
+  } else if (write_all(a->fd, img, (size_t)n) != 0 || fsync(a->fd) != 0) {
+    rc = clearn__err(CLEARN_EIO, "cannot write '%s': %s", a->tmp_path,
                      strerror(errno));
-  } else if (rename(a->tmp_path, a->path) != 0) {
+  }
+  free(img);
+  if (close(a->fd) != 0 && rc == CLEARN_OK)
+    rc = clearn__err(CLEARN_EIO, "cannot write '%s': %s", a->tmp_path,
+                     strerror(errno));
+  a->fd = -1;
+  if (rc == CLEARN_OK && rename(a->tmp_path, a->path) != 0) {
     rc = clearn__err(CLEARN_EIO, "cannot rename '%s' to '%s': %s", a->tmp_path,
                      a->path, strerror(errno));
-  } else {
+  } else if (rc == CLEARN_OK) {
     /* Make the rename itself durable. */
     char *dir = malloc(strlen(a->path) + 2), *slash;
     if (dir) {
@@ -596,6 +711,8 @@ void clearn__h5_atomic_abort(clearn__h5_atomic *a) {
     H5E_END_TRY;
   }
   a->file = H5I_INVALID_HID;
+  if (a->fd >= 0) close(a->fd);
+  a->fd = -1;
   if (a->tmp_path) unlink(a->tmp_path);
   free(a->path);
   free(a->tmp_path);

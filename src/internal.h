@@ -517,11 +517,15 @@ int clearn__h5_attr_exists(hid_t loc, const char *name);
 /* Atomic file write: begin creates a temporary file beside path; commit
  * closes, fsyncs and renames it over path; abort closes and removes it. */
 typedef struct clearn__h5_atomic {
-  hid_t file;
+  hid_t file;     /* an in-memory HDF5 file (core driver, no backing store) */
+  int fd;         /* the temporary file, open for writing */
   char *tmp_path;
   char *path;
 } clearn__h5_atomic;
 int clearn__h5_atomic_begin(clearn__h5_atomic *a, const char *path);
+/* Recompute the checksum of a version 2/3 superblock at the start of a
+ * file image (H5Fget_file_image leaves it stale); -1 if malformed. */
+int clearn__h5_superblock_fix(unsigned char *img, size_t n);
 int clearn__h5_atomic_commit(clearn__h5_atomic *a);
 void clearn__h5_atomic_abort(clearn__h5_atomic *a);
 /* Open an existing file read-only; errors name the path. */

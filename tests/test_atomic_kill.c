@@ -80,6 +80,7 @@ int main(void) {
   clearn_ratings *r = NULL, *r2 = NULL;
   clearn_estimator *a, *b;
   int round, seen[4] = {0, 0, 0, 0}, rseen[3] = {0, 0, 0};
+  long cycle_us = 0;
   if (mkdtemp(dir) == NULL) return 2;
   snprintf(path, sizeof path, "%s/model.h5", dir);
   snprintf(rpath, sizeof rpath, "%s/ratings.h5", dir);
@@ -90,6 +91,18 @@ int main(void) {
   }
   a = fit(r, 2);
   b = fit(r, 3);
+  /* One save cycle of the child, timed here, sets the kill delays: from
+   * early in the first cycle to late in the third (sanitizer builds are
+   * several times slower than release builds). */
+  {
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    CHECK_OK(clearn_ratings_save(r2, rpath));
+    CHECK_OK(clearn_estimator_save(b, path));
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    cycle_us = (long)((t1.tv_sec - t0.tv_sec) * 1000000L +
+                      (t1.tv_nsec - t0.tv_nsec) / 1000);
+  }
   CHECK_OK(clearn_estimator_save(a, path));
   CHECK_OK(clearn_ratings_save(r, rpath));
   for (round = 0; round < 40; round++) {
@@ -101,7 +114,8 @@ int main(void) {
         clearn_estimator_save(k % 2 ? a : b, path);
       }
     }
-    sleep_us(2000 + (round * 7919) % 150000);
+    sleep_us(1000 + (long)((double)cycle_us * 3.0 * ((round * 7919) % 40) /
+                           40.0));
     kill(pid, SIGKILL);
     waitpid(pid, &st, 0);
     w = which(path, a, b);
@@ -120,10 +134,11 @@ int main(void) {
       clearn_ratings_free(got);
     }
   }
-  printf("40 kills: model file held the 2-iteration model %d times, the "
+  printf("save cycle %.1f ms; 40 kills: model file held the 2-iteration model %d times, the "
          "3-iteration one %d times; ratings file old/new %d/%d; %d temporary "
          "files left by killed saves\n",
-         seen[2], seen[3], rseen[1], rseen[2], count_tmp(dir));
+         cycle_us / 1000.0, seen[2], seen[3], rseen[1], rseen[2],
+         count_tmp(dir));
   /* both outcomes must have happened, or the kills missed the saves */
   CHECK(seen[2] > 0 && seen[3] > 0, "outcomes %d / %d", seen[2], seen[3]);
   CHECK(rseen[1] > 0 && rseen[2] > 0, "ratings outcomes %d / %d", rseen[1],

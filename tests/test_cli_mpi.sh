@@ -26,7 +26,14 @@ same_model() {
     h5diff "$1" "$2" /model/item_factors /model/item_factors >/dev/null
 }
 
-ALS="train als --rank 8 --iters 4 --reg 0.05 --quiet"
+# A small ratings file (2,000 users, 300 items, ~30,000 ratings of a
+# rank-3 structure), so the suite stays fast also under sanitizers.
+awk 'BEGIN { s = 12345;
+  for (u = 1; u <= 2000; u++) for (k = 0; k < 15; k++) {
+    s = (s * 1103515245 + 12345) % 2147483648; i = 1 + s % 300;
+    r = 1 + (u * 7 + i * 13) % 5; print u "," i "," r } }' >"$T/ratings.csv"
+DATA="train als --data $T/ratings.csv --format csv:0,1,2 --rank 8 --reg 0.05"
+ALS="$DATA --iters 4 --quiet"
 "$CLI" $ALS --model "$T/serial.h5" || fail "serial train"
 for np in 1 2 4; do
   if "$MPIEXEC" -np $np $FLAGS "$CLI" $ALS --model "$T/np$np.h5"; then
@@ -75,7 +82,7 @@ fi
 # A rank killed mid-training: mpirun must end, non-zero, within 30 s; the
 # last checkpoint is intact, and resuming from it to 8 iterations gives
 # the uninterrupted 8-iteration model.
-"$MPIEXEC" -np 2 $FLAGS "$CLI" train als --rank 8 --iters 1000000 \
+"$MPIEXEC" -np 2 $FLAGS "$CLI" $DATA --iters 1000000 \
   --checkpoint "$T/kck" --checkpoint-every 2 \
   --model "$T/killed.h5" >"$T/kout" 2>"$T/kerr" &
 mp=$!
@@ -101,15 +108,16 @@ else
   else fail "killed rank: exit $rc after ${took} s"; fi
   [ -f "$T/killed.h5" ] && fail "killed run left a model file"
   done_iters=$("$CLI" info "$T/kck/checkpoint.h5" | sed -n 's/.*n_iter *1 x 1 *= *//p')
-  if [ -n "$done_iters" ] && [ "$done_iters" -lt 8 ]; then
-    "$CLI" train als --rank 8 --iters 8 --quiet --model "$T/full8.h5" || fail "8-iteration run"
-    "$MPIEXEC" -np 2 $FLAGS "$CLI" train als --rank 8 --iters 8 --quiet \
-      --checkpoint "$T/kck" --resume --model "$T/res8.h5" || fail "resume after the kill"
-    same_model "$T/full8.h5" "$T/res8.h5" &&
-      ok "resume from the killed run's checkpoint (iteration $done_iters) equals uninterrupted" ||
+  if [ -n "$done_iters" ] && [ "$done_iters" -ge 2 ]; then
+    want=$((done_iters + 3))
+    "$CLI" $ALS --iters $want --model "$T/full.h5" || fail "uninterrupted run"
+    "$MPIEXEC" -np 2 $FLAGS "$CLI" $ALS --iters $want \
+      --checkpoint "$T/kck" --resume --model "$T/res.h5" || fail "resume after the kill"
+    same_model "$T/full.h5" "$T/res.h5" &&
+      ok "resume from the killed run's checkpoint (iteration $done_iters) to $want equals uninterrupted" ||
       fail "resume after the kill differs from the uninterrupted run"
   else
-    fail "killed run: checkpoint holds '${done_iters}' iterations (wanted 2..7)"
+    fail "killed run: no usable checkpoint ('${done_iters}' iterations)"
   fi
 fi
 
