@@ -27,11 +27,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       clearn_matrix *coef = NULL, *X = NULL, *pred = NULL;
       if (clearn_estimator_get_attr(est, "coef", &coef) == CLEARN_OK) {
         int64_t p = clearn_matrix_cols(coef);
+        static double zeros[2 * 4096];
         if (p > 0 && p < 4096 &&
-            clearn_matrix_create(2, p, CLEARN_FLOAT64, &X) == CLEARN_OK) {
-          memset(clearn_matrix_data(X), 0, (size_t)(2 * p) * sizeof(double));
+            clearn_matrix_wrap(zeros, 2, p, CLEARN_FLOAT64, &X) == CLEARN_OK)
           fuzz_check_status(clearn_estimator_predict(est, X, &pred));
-        }
       }
       clearn_matrix_free(coef);
       clearn_matrix_free(X);
