@@ -24,6 +24,9 @@ expect() {
 
 expect train_default 0 'test R\^2 0\.99' -- "$CLI" train ridge --alpha 0.5 --model "$T/m.h5"
 expect info 0 'alpha = 0\.5' -- "$CLI" info "$T/m.h5"
+expect train_classifier 0 'train accuracy 0\.9[0-9]+ +test accuracy 0\.9' -- "$CLI" train logistic_regression --max_iter 200 --model "$T/lr.h5"
+expect train_transformer 0 'model written to' -- "$CLI" train standard_scaler --model "$T/ss.h5"
+if grep -q 'R\^2' "$T/out"; then echo "FAIL train_transformer printed a score"; fails=$((fails + 1)); fi
 expect info_coef 0 'coef +1 x 50' -- "$CLI" info "$T/m.h5"
 expect params 0 '--alpha +1\.0 +range \[0, inf\)' -- "$CLI" params ridge
 expect bad_param 2 "ridge: parameter 'alpha' = -2: must be >= 0" -- "$CLI" train ridge --alpha -2

@@ -232,7 +232,8 @@ static int cmd_train(int argc, char **argv) {
   const char *kind, *data = NULL, *model = "model.h5";
   long target = -1, n_test, n_train;
   int quiet = 0, json = 0;
-  double test_fraction = 0.2, t0, t_fit, r2_train = 0, r2_test = NAN;
+  double test_fraction = 0.2, t0, t_fit, r2_train = NAN, r2_test = NAN;
+  int has_score;
   unsigned long long seed = 42;
   clearn_estimator *est = NULL;
   clearn_matrix *Xtr = NULL, *ytr = NULL, *Xte = NULL, *yte = NULL;
@@ -289,9 +290,18 @@ static int cmd_train(int argc, char **argv) {
     }
   } else {
     generate(&t, 100000, 50, seed);
+    if (clearn_estimator_is_classifier(est)) {
+      /* a classification problem: the target thresholded at 15 (about
+       * its middle), labels 0 and 1 */
+      for (long r = 0; r < t.rows; r++)
+        t.v[r * t.cols + t.cols - 1] = t.v[r * t.cols + t.cols - 1] > 15.0;
+    }
     if (!quiet && !json)
-      printf("embedded default: generated regression, %ld samples x %ld "
-             "features, seed %llu\n", t.rows, t.cols - 1, seed);
+      printf("embedded default: generated %s, %ld samples x %ld "
+             "features, seed %llu\n",
+             clearn_estimator_is_classifier(est) ? "classification"
+                                                 : "regression",
+             t.rows, t.cols - 1, seed);
   }
   if (target < 0) target += t.cols;
   if (target < 0 || target >= t.cols) {
@@ -320,8 +330,11 @@ static int cmd_train(int argc, char **argv) {
     goto cleanup;
   }
   t_fit = cli_now() - t0;
-  clearn_estimator_score(est, Xtr, ytr, NULL, &r2_train);
-  if (n_test > 0) {
+  /* R^2 for regressors, accuracy for classifiers; none for transformers
+   * (standard_scaler), whose score call fails */
+  has_score = clearn_estimator_score(est, Xtr, ytr, NULL, &r2_train) ==
+              CLEARN_OK;
+  if (has_score && n_test > 0) {
     clearn_matrix_wrap(Xbuf + n_train * (t.cols - 1), n_test, t.cols - 1,
                        CLEARN_FLOAT64, &Xte);
     clearn_matrix_wrap(ybuf + n_train, n_test, 1, CLEARN_FLOAT64, &yte);
@@ -339,10 +352,16 @@ static int cmd_train(int argc, char **argv) {
   } else if (!quiet) {
     printf("%s: fit %ld samples x %ld features in %.3f s\n", kind, n_train,
            t.cols - 1, t_fit);
-    printf("  train R^2 %.6f", r2_train);
-    if (n_test > 0)
-      printf("   test R^2 %.6f (%ld held-out samples)", r2_test, n_test);
-    printf("\n  model written to %s\n", model);
+    const char *what = clearn_estimator_is_classifier(est) ? "accuracy"
+                                                            : "R^2";
+    if (has_score) {
+      printf("  train %s %.6f", what, r2_train);
+      if (n_test > 0)
+        printf("   test %s %.6f (%ld held-out samples)", what, r2_test,
+               n_test);
+      printf("\n");
+    }
+    printf("  model written to %s\n", model);
   }
 cleanup:
   clearn_matrix_free(Xtr);
