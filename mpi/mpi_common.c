@@ -142,3 +142,27 @@ int clearn__mpi_check_params(clearn__mpi_ctx *c, const clearn_estimator *est) {
   return clearn__mpi_agree(c, rc);
 }
 
+
+int clearn__mpi_install(clearn__mpi_ctx *c, clearn_estimator *est, int rc,
+                        void **model) {
+  long long v[3], hi[3];
+  int mrc;
+  v[0] = rc;
+  v[1] = -(long long)rc;
+  v[2] = *model == NULL;
+  mrc = MPI_Allreduce(v, hi, 3, MPI_LONG_LONG, MPI_MAX, c->comm);
+  if (mrc != MPI_SUCCESS) {
+    rc = clearn__mpi_fail(mrc, "MPI_Allreduce (fit status)");
+  } else if (hi[0] != -hi[1]) {
+    /* Ranks ended differently; usually they already agree (the failure
+     * came through a collective) and keep their own message. */
+    rc = clearn__mpi_agree(c, rc);
+  }
+  /* ENOTCONVERGED still delivers a usable model. */
+  if (mrc == MPI_SUCCESS && hi[2] == 0 &&
+      (rc == CLEARN_OK || rc == CLEARN_ENOTCONVERGED)) {
+    clearn__est_set_model(est, *model);
+    *model = NULL;
+  }
+  return rc;
+}

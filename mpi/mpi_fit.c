@@ -107,8 +107,7 @@ int clearn_mpi_estimator_fit(clearn_estimator *est, MPI_Comm comm,
   clearn__reducer red;
   clearn_matrix *ones = NULL;
   void *model = NULL;
-  long long v[3], hi[3];
-  int rc, mrc;
+  int rc;
   if ((rc = clearn__mpi_open(&c, comm)) != CLEARN_OK) return clearn__est_fail(est, rc);
   red.sum = clearn__mpi_sum;
   red.ctx = &c;
@@ -126,25 +125,7 @@ int clearn_mpi_estimator_fit(clearn_estimator *est, MPI_Comm comm,
     goto cleanup;
   rc = clearn__type_fit(est, X_local, y_local, ones ? ones : sample_weight,
                         &red, &model);
-  /* A rank can still fail after the last sum (e.g. allocating the model):
-   * agree on the outcome before installing anything. */
-  v[0] = rc;
-  v[1] = -(long long)rc;
-  v[2] = model == NULL;
-  mrc = MPI_Allreduce(v, hi, 3, MPI_LONG_LONG, MPI_MAX, c.comm);
-  if (mrc != MPI_SUCCESS) {
-    rc = clearn__mpi_fail(mrc, "MPI_Allreduce (fit status)");
-  } else if (hi[0] != -hi[1]) {
-    /* Ranks ended differently; usually they already agree (the failure
-     * came through a sum) and keep their own message. */
-    rc = clearn__mpi_agree(&c, rc);
-  }
-  /* ENOTCONVERGED still delivers a usable model. */
-  if (mrc == MPI_SUCCESS && hi[2] == 0 &&
-      (rc == CLEARN_OK || rc == CLEARN_ENOTCONVERGED)) {
-    clearn__est_set_model(est, model);
-    model = NULL;
-  }
+  rc = clearn__mpi_install(&c, est, rc, &model);
 cleanup:
   if (model != NULL) est->type->model_free(model);
   clearn_matrix_free(ones);

@@ -31,4 +31,12 @@ void clearn__mpi_close(clearn__mpi_ctx *c);
 /* Same kind and parameter values as rank 0 (collective, agreed). */
 int clearn__mpi_check_params(clearn__mpi_ctx *c, const clearn_estimator *est);
 
+/* After a fit (collective): agree on its outcome -- a rank can still fail
+ * after the last collective, e.g. allocating the model -- and install the
+ * model only if every rank holds one, so a failure anywhere keeps the
+ * previous model everywhere.  Returns the agreed status; *model is NULL
+ * once installed (the caller frees what is left). */
+int clearn__mpi_install(clearn__mpi_ctx *c, clearn_estimator *est, int rc,
+                        void **model);
+
 #endif /* CLEARN_MPI_INTERNAL_H */

@@ -652,7 +652,6 @@ static int fit_dist(clearn_estimator *est, MPI_Comm comm,
   clearn__checkpoint ck;
   clearn__serial_shard ss;
   void *model = NULL;
-  long long v[3], hi[3];
   int rc, mrc, one = 0;
   memset(&d, 0, sizeof d);
   memset(&ss, 0, sizeof ss);
@@ -724,20 +723,7 @@ static int fit_dist(clearn_estimator *est, MPI_Comm comm,
                            &est->progress,
                            resume ? est->model : NULL,
                            est->ckpt_path ? &ck : NULL, &model);
-  /* Agree on the outcome before installing anything (see mpi_fit.c). */
-  v[0] = rc;
-  v[1] = -(long long)rc;
-  v[2] = model == NULL;
-  mrc = MPI_Allreduce(v, hi, 3, MPI_LONG_LONG, MPI_MAX, c.comm);
-  if (mrc != MPI_SUCCESS)
-    rc = clearn__mpi_fail(mrc, "MPI_Allreduce (fit status)");
-  else if (hi[0] != -hi[1])
-    rc = clearn__mpi_agree(&c, rc);
-  if (mrc == MPI_SUCCESS && hi[2] == 0 &&
-      (rc == CLEARN_OK || rc == CLEARN_ENOTCONVERGED)) {
-    clearn__est_set_model(est, model);
-    model = NULL;
-  }
+  rc = clearn__mpi_install(&c, est, rc, &model);
 cleanup:
   if (model != NULL) est->type->model_free(model);
   free(xc.counts);
