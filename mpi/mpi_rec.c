@@ -102,19 +102,6 @@ static int cmp_i64(const void *a, const void *b) {
   return (x > y) - (x < y);
 }
 
-/* Row of id in ascending ids[n], or -1. */
-static int64_t find_id(const int64_t *ids, int64_t n, int64_t id) {
-  int64_t lo = 0, hi = n;
-  while (lo < hi) {
-    int64_t mid = lo + (hi - lo) / 2;
-    if (ids[mid] < id)
-      lo = mid + 1;
-    else
-      hi = mid;
-  }
-  return lo < n && ids[lo] == id ? lo : -1;
-}
-
 /* The sorted union of every rank's ascending ids (n_local each). */
 static int union_ids(clearn__mpi_ctx *c, const int64_t *local,
                      int64_t n_local, int64_t **out, int64_t *n_out) {
@@ -593,11 +580,11 @@ static int shard_valid(clearn__mpi_ctx *c, const clearn_ratings *va,
       sort_vtrip(tmp + d->va_ptr[u], a + d->va_ptr[u],
                  d->va_ptr[u + 1] - d->va_ptr[u]);
     for (q = 0; q < n_recv; q++) {
-      d->va_irow[q] = find_id(d->item_ids, d->sh.n_items, tmp[q].item);
+      d->va_irow[q] = clearn__id_lookup(d->item_ids, d->sh.n_items, tmp[q].item);
       d->va_val[q] = tmp[q].v;
     }
     for (u = 0; u < nv; u++)
-      d->va_urow[u] = find_id(d->user_ids, d->sh.n_users, vids[v0 + u]);
+      d->va_urow[u] = clearn__id_lookup(d->user_ids, d->sh.n_users, vids[v0 + u]);
   }
   d->sh.has_valid = 1;
 done:

@@ -246,7 +246,8 @@ int clearn__ratings_from_ids(const int64_t *users, const int64_t *items,
                              const float *values, int64_t n,
                              clearn_ratings **out);
 /* Index of id in an ascending array, or -1. */
-int64_t clearn__id_lookup(const int64_t *ids, int64_t n, int64_t id);
+CLEARN__SHARED int64_t clearn__id_lookup(const int64_t *ids, int64_t n,
+                                         int64_t id);
 
 /* ---- estimator type table ----------------------------------------------- */
 

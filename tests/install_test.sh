@@ -137,7 +137,7 @@ step "exported symbols"
 # Besides the public API, libclearn.so exports exactly the internals that
 # libclearn_mpi calls (marked CLEARN__SHARED in src/internal.h); any other
 # clearn__ name is a leak.
-shared_internals='clearn__(err|errmsg|malloc|param_format|est_fail|est_set_model|validate_xy|check_predict|score_with|ckpt_write|shard_serial|shard_serial_free|type_fit)$'
+shared_internals='clearn__(err|errmsg|malloc|param_format|est_fail|est_set_model|validate_xy|check_predict|score_with|ckpt_write|shard_serial|shard_serial_free|type_fit|id_lookup)$'
 check_exports "$libdir/libclearn.so" "^clearn_[a-z0-9]|^$shared_internals"
 if [ $mpi = 1 ]; then
   # libclearn_mpi.so links libclearn.so and exports only its own API: no
