@@ -90,6 +90,7 @@
 #include <omp.h>
 
 #include "internal.h"
+#include "rng.h"
 
 /* The float32 row kernels (Gram, right-hand side, Cholesky, CG passes,
  * prediction dots) use AVX-512 when the compiler can target it and the
@@ -403,27 +404,21 @@ static int gemv_n_dt(clearn_dtype dt, int64_t n, int64_t m, const void *A,
 
 /* ---- deterministic initialization ---------------------------------------- */
 
-static uint64_t mix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 #define SIDE_USERS 0x75736572ULL
 #define SIDE_ITEMS 0x6974656dULL
 
 static void init_rows(void *F, const int64_t *ids, int64_t n, int64_t k,
                       clearn_dtype dt, uint64_t seed, uint64_t side, int nt) {
   double scale = 1.0 / sqrt((double)k);
-  uint64_t base = mix64(mix64(seed) ^ side);
+  uint64_t base = clearn__mix64(clearn__mix64(seed) ^ side);
   int64_t r;
 #pragma omp parallel for num_threads(nt) schedule(static)
   for (r = 0; r < n; r++) {
-    uint64_t key = mix64(base ^ (uint64_t)ids[r]);
+    uint64_t key = clearn__mix64(base ^ (uint64_t)ids[r]);
     int64_t j;
     for (j = 0; j < k; j++) {
-      double v = (double)(mix64(key + (uint64_t)j) >> 11) * 0x1p-53 * scale;
+      double v =
+          (double)(clearn__mix64(key + (uint64_t)j) >> 11) * 0x1p-53 * scale;
       if (dt == CLEARN_FLOAT32)
         ((float *)F)[r * k + j] = (float)v;
       else

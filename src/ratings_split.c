@@ -126,6 +126,21 @@ static int check_args(const char *who, const clearn_ratings *r,
   return CLEARN_OK;
 }
 
+/* check_args, then test_fraction in [0, 1], then one mark per rating. */
+static int fraction_args(const char *who, const clearn_ratings *r,
+                         double test_fraction, clearn_ratings **train,
+                         clearn_ratings **test, uint8_t **mark) {
+  int rc;
+  if ((rc = check_args(who, r, train, test)) != CLEARN_OK) return rc;
+  if (!(test_fraction >= 0.0 && test_fraction <= 1.0))
+    return clearn__err(CLEARN_EINVAL,
+                       "%s: test_fraction = %g: must be in [0, 1]", who,
+                       test_fraction);
+  if ((*mark = clearn__malloc((size_t)r->nnz, 1)) == NULL)
+    return clearn__err(CLEARN_ENOMEM, "%s: out of memory", who);
+  return CLEARN_OK;
+}
+
 int clearn_ratings_split_random(const clearn_ratings *r, double test_fraction,
                                 uint64_t seed, clearn_ratings **train,
                                 clearn_ratings **test) {
@@ -133,13 +148,9 @@ int clearn_ratings_split_random(const clearn_ratings *r, double test_fraction,
   uint8_t *mark;
   rng g;
   int rc;
-  if ((rc = check_args(who, r, train, test)) != CLEARN_OK) return rc;
-  if (!(test_fraction >= 0.0 && test_fraction <= 1.0))
-    return clearn__err(CLEARN_EINVAL,
-                       "%s: test_fraction = %g: must be in [0, 1]", who,
-                       test_fraction);
-  if ((mark = clearn__malloc((size_t)r->nnz, 1)) == NULL)
-    return clearn__err(CLEARN_ENOMEM, "%s: out of memory", who);
+  if ((rc = fraction_args(who, r, test_fraction, train, test, &mark)) !=
+      CLEARN_OK)
+    return rc;
   clearn__rng_seed(&g, seed);
   select_k(&g, mark, r->nnz, (int64_t)llround(test_fraction * (double)r->nnz));
   rc = split_by_mark(r, mark, train, test);
@@ -170,14 +181,6 @@ int clearn_ratings_split_leave_k_out(const clearn_ratings *r, int64_t k,
   return rc;
 }
 
-/* splitmix64's finalizer: a bijective 64-bit mix. */
-static uint64_t mix64(uint64_t z) {
-  z += 0x9E3779B97F4A7C15ULL;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-  return z ^ (z >> 31);
-}
-
 int clearn_ratings_split_hash(const clearn_ratings *r, double test_fraction,
                               uint64_t seed, clearn_ratings **train,
                               clearn_ratings **test) {
@@ -185,21 +188,18 @@ int clearn_ratings_split_hash(const clearn_ratings *r, double test_fraction,
   uint8_t *mark;
   int64_t us, q;
   int rc;
-  if ((rc = check_args(who, r, train, test)) != CLEARN_OK) return rc;
-  if (!(test_fraction >= 0.0 && test_fraction <= 1.0))
-    return clearn__err(CLEARN_EINVAL,
-                       "%s: test_fraction = %g: must be in [0, 1]", who,
-                       test_fraction);
-  if ((mark = clearn__malloc((size_t)r->nnz, 1)) == NULL)
-    return clearn__err(CLEARN_ENOMEM, "%s: out of memory", who);
+  if ((rc = fraction_args(who, r, test_fraction, train, test, &mark)) !=
+      CLEARN_OK)
+    return rc;
   for (us = 0; us < r->n_users; us++) {
-    uint64_t ukey = mix64(mix64(seed) ^ (uint64_t)r->user_ids[us]);
+    uint64_t ukey =
+        clearn__mix64(clearn__mix64(seed) ^ (uint64_t)r->user_ids[us]);
     int64_t dup = 0;
     for (q = r->u_ptr[us]; q < r->u_ptr[us + 1]; q++) {
       /* duplicates of a pair are adjacent: number them 0, 1, ... */
       dup = q > r->u_ptr[us] && r->u_idx[q] == r->u_idx[q - 1] ? dup + 1 : 0;
-      uint64_t h = mix64(mix64(ukey ^ (uint64_t)r->item_ids[r->u_idx[q]]) +
-                         (uint64_t)dup);
+      uint64_t item = (uint64_t)r->item_ids[r->u_idx[q]];
+      uint64_t h = clearn__mix64(clearn__mix64(ukey ^ item) + (uint64_t)dup);
       mark[q] = (double)(h >> 11) * 0x1p-53 < test_fraction;
     }
   }

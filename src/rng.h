@@ -22,6 +22,13 @@ static inline uint64_t clearn__splitmix64(uint64_t *x) {
   return z ^ (z >> 31);
 }
 
+/* The stateless form: splitmix64's step and finalizer applied to z, a
+ * bijective 64-bit mix for counter-based hashes (ALS's initial factors,
+ * the hash split). */
+static inline uint64_t clearn__mix64(uint64_t z) {
+  return clearn__splitmix64(&z);
+}
+
 static inline void clearn__rng_seed(clearn__rng *r, uint64_t seed) {
   for (int k = 0; k < 4; k++) r->s[k] = clearn__splitmix64(&seed);
   r->spare = NAN;
