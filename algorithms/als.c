@@ -12,7 +12,11 @@
  * Explicit feedback (Zhou et al. 2008, Spark's ALS):
  *   min sum_(u,i) (r_ui - mu - b_u - c_i - x_u.y_i)^2
  *       + reg (sum_u w_u (|x_u|^2 + b_u^2) + sum_i w_i (|y_i|^2 + c_i^2))
- *   with w_u = n_u (the row's rating count; weighted_reg=true, ALS-WR) or 1.
+ *   with w_u = n_u^e (n_u the row's rating count, e = reg_exponent;
+ *   weighted_reg=true) or 1.  e = 1 (the default) is ALS-WR as Spark has
+ *   it; e < 1 lets the penalty grow more slowly than the data term, so
+ *   rows with many ratings are shrunk less (e = 1/2 is MyMediaLite's
+ *   "frequency regularization", after Menon and Elkan; e = 0 is plain L2).
  *   (Implicit feedback counts the positive ratings only, as Spark does.)
  *   Biases are solved with the factors by augmenting the row's unknowns
  *   with a constant column: user u solves for [x_u; b_u] against design
@@ -75,7 +79,7 @@
  * unknown user in recommend, gives a row of -1 / NaN).  fold_in solves the
  * user's row exactly (Cholesky or NNLS, whatever the solver parameter --
  * there is no previous value to warm-start CG from) with the fit-time reg,
- * alpha and weighting stored in the model.
+ * reg_exponent, alpha and weighting stored in the model.
  *
  * The model keeps, beside factors and id maps, each user's training items
  * (for recommend's default exclusion).  Users live in the order of their
@@ -114,6 +118,7 @@ enum { COLD_NAN = 0, COLD_DROP = 1, COLD_MEAN = 2 };
 typedef struct {
   int64_t rank;
   double reg;
+  double reg_exponent;
   int64_t max_iter;
   double tol;
   int64_t seed;
@@ -135,7 +140,12 @@ static const clearn__param_spec als_param_specs[] = {
     {"rank", CLEARN_PARAM_INT, offsetof(als_params, rank), "10", 1, INF, 0, 1,
      NULL, "number of latent factors"},
     {"reg", CLEARN_PARAM_DOUBLE, offsetof(als_params, reg), "0.1", 0, INF, 0, 1,
-     NULL, "L2 regularization (times each row's rating count if weighted_reg)"},
+     NULL,
+     "L2 regularization (times each row's rating count ^ reg_exponent if "
+     "weighted_reg)"},
+    {"reg_exponent", CLEARN_PARAM_DOUBLE, offsetof(als_params, reg_exponent),
+     "1", 0, 1, 0, 0, NULL,
+     "weighted_reg: reg times the row's count to this power (1: ALS-WR)"},
     {"max_iter", CLEARN_PARAM_INT, offsetof(als_params, max_iter), "10", 1, INF,
      0, 1, NULL, "number of ALS iterations (users then items)"},
     {"tol", CLEARN_PARAM_DOUBLE, offsetof(als_params, tol), "0", 0, INF, 0, 1,
@@ -222,7 +232,7 @@ typedef struct {
   size_t es;
   /* fit-time settings, kept so fold_in solves like the fit did */
   int biased, implicit, weighted, nonneg;
-  double reg, alpha, mu;
+  double reg, rexp, alpha, mu; /* rexp: reg_exponent */
 
   int64_t n_users, cap_users;
   int64_t *user_ids;              /* id of each row of U, ascending after fit */
@@ -435,7 +445,7 @@ typedef struct {
   size_t es;
   int implicit, weighted, cg, nonneg;
   int64_t cg_steps;
-  double reg, alpha, mu;
+  double reg, rexp, alpha, mu; /* rexp: reg_exponent */
   const double *YtY; /* implicit: k x k, full */
   int fast;          /* explicit float32 rows through the AVX-512 kernels */
 } als_cfg;
@@ -663,6 +673,12 @@ static double reg_count(int implicit, const float *val, int64_t n) {
   if (!implicit) return (double)n;
   for (i = 0; i < n; i++) c += val[i] > 0;
   return (double)c;
+}
+
+/* A row's L2 weight lam from its count n (see the objective on top). */
+static double row_lam(double reg, int weighted, double rexp, double n) {
+  if (!weighted) return reg;
+  return reg * (rexp == 1.0 ? n : pow(n, rexp));
 }
 
 /* ---- fast path: float32 explicit rows with AVX-512 ------------------------
@@ -1105,7 +1121,7 @@ static int cg_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
                        const double *obias, float *xrow, double *bias,
                        const int32_t *pf, int64_t n_pf) {
   int64_t k = c->k, kp = c->kp, ldg = w->ldg, ldp = w->ldp, i, it, r0;
-  double lam = c->reg * (c->weighted ? (double)n : 1.0);
+  double lam = row_lam(c->reg, c->weighted, c->rexp, (double)n);
   double *x = w->x, *r = w->r, *p = w->p, *Ap = w->Ap, *b = w->z, rs, rsn;
   int matrix_free = (double)n * (double)k * 4 <= CG_FREE_BYTES;
   for (i = 0; i < k; i++) x[i] = xrow[i];
@@ -1172,7 +1188,7 @@ static int solve_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
                           const int32_t *pf, int64_t n_pf) {
   int64_t k = c->k, kp = c->kp, ldg = w->ldg, ldp = w->ldp, j, r0;
   int64_t chunk = CHUNK_BYTES / (4 * ldg) > 8 ? CHUNK_BYTES / (4 * ldg) : 8;
-  double lam = c->reg * (c->weighted ? (double)n : 1.0), tsum = 0;
+  double lam = row_lam(c->reg, c->weighted, c->rexp, (double)n), tsum = 0;
   double *x = w->z;
   if (c->cg)
     return cg_row_fast(c, w, idx, val, n, other, obias, xrow, bias, pf, n_pf);
@@ -1269,7 +1285,8 @@ static int solve_row(const als_cfg *c, als_ws *w, const int32_t *idx,
                      const double *obias, void *xrow, double *bias,
                      const int32_t *pf, int64_t n_pf) {
   int64_t k = c->k, kp = c->kp, i, j;
-  double lam = c->reg * (c->weighted ? reg_count(c->implicit, val, n) : 1.0);
+  double lam = row_lam(c->reg, c->weighted, c->rexp,
+                       reg_count(c->implicit, val, n));
   int rc;
   if (c->fast)
     return solve_row_fast(c, w, idx, val, n, other, obias, xrow, bias, pf,
@@ -1482,9 +1499,8 @@ static void train_terms(const als_model *m, const clearn__rshard *sh,
     } else {
       l = e;
     }
-    lam = m->reg * (m->weighted
-                        ? reg_count(m->implicit, sh->u_val + sh->u_ptr[u], n)
-                        : 1.0);
+    lam = row_lam(m->reg, m->weighted, m->rexp,
+                  reg_count(m->implicit, sh->u_val + sh->u_ptr[u], n));
     if (m->biased) nx += m->ub[g] * m->ub[g];
     lu[2 * g] = l + lam * nx;
     lu[2 * g + 1] = e;
@@ -1497,7 +1513,7 @@ static void train_terms(const als_model *m, const clearn__rshard *sh,
                          sh->i_ptr[i + 1] - sh->i_ptr[i]);
     double ny = dot_dt(y, y, k, m->dt);
     if (m->biased) ny += m->ib[g] * m->ib[g];
-    li[g] = m->reg * (m->weighted ? n : 1.0) * ny;
+    li[g] = row_lam(m->reg, m->weighted, m->rexp, n) * ny;
   }
 }
 
@@ -1571,6 +1587,8 @@ static int resume_from(als_model *m, const als_model *r, const als_params *p,
     what = "nonnegative";
   else if (r->reg != p->reg)
     what = "reg";
+  else if (r->rexp != p->reg_exponent)
+    what = "reg_exponent";
   else if (r->alpha != p->alpha)
     what = "alpha";
   if (what)
@@ -1640,6 +1658,7 @@ static int als_fit(const void *params, const clearn__rshard *sh,
     m->weighted = p->weighted_reg;
     m->nonneg = p->nonnegative;
     m->reg = p->reg;
+    m->rexp = p->reg_exponent;
     m->alpha = p->alpha;
     memcpy(m->user_ids, sh->user_ids, (size_t)sh->n_users * sizeof(int64_t));
     memcpy(m->item_ids, sh->item_ids, (size_t)sh->n_items * sizeof(int64_t));
@@ -1692,6 +1711,7 @@ static int als_fit(const void *params, const clearn__rshard *sh,
   c.nonneg = p->nonnegative;
   c.cg_steps = p->cg_steps;
   c.reg = p->reg;
+  c.rexp = p->reg_exponent;
   c.alpha = p->alpha;
   c.mu = m->mu;
   c.YtY = YtY;
@@ -2125,6 +2145,7 @@ static int als_fold_in(const void *params, void *model, int64_t user_id,
   c.nonneg = m->nonneg;
   c.cg_steps = 0;
   c.reg = m->reg;
+  c.rexp = m->rexp;
   c.alpha = m->alpha;
   c.mu = m->mu;
   c.YtY = NULL;
@@ -2243,7 +2264,8 @@ static int als_get_attr(const void *model, const char *name,
  *     training items as rows of item_ids (for recommend's exclusion),
  *   history float64 n_iter x 5 (4 in files before 0.2: no comm_seconds),
  *   attributes: rank, dtype ("float32"|"float64"), biases, implicit,
- *     weighted_reg, nonnegative, reg, alpha, global_mean, n_iter. */
+ *     weighted_reg, nonnegative, reg, reg_exponent (absent in files before
+ *     it existed: 1), alpha, global_mean, n_iter. */
 static int als_save(const void *model, hid_t g) {
   const als_model *m = model;
   int64_t *ptr = NULL, u;
@@ -2295,6 +2317,8 @@ static int als_save(const void *model, hid_t g) {
   if (rc == CLEARN_OK)
     rc = clearn__h5_attr_write_i64(g, "nonnegative", m->nonneg);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_write_f64(g, "reg", m->reg);
+  if (rc == CLEARN_OK)
+    rc = clearn__h5_attr_write_f64(g, "reg_exponent", m->rexp);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_write_f64(g, "alpha", m->alpha);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_write_f64(g, "global_mean", m->mu);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_write_i64(g, "n_iter", m->n_iter);
@@ -2352,7 +2376,7 @@ static int als_load(hid_t g, void **out) {
   als_model *m = NULL;
   int64_t k = 0, n_iter = 0, nu, ni, j, *tmp = NULL;
   int biased = 0, implicit = 0, weighted = 0, nonneg = 0, rc;
-  double reg = 0, alpha = 0, mu = 0;
+  double reg = 0, rexp = 1, alpha = 0, mu = 0;
   char dts[16];
   clearn_dtype dt = CLEARN_FLOAT32;
   *out = NULL;
@@ -2378,13 +2402,16 @@ static int als_load(hid_t g, void **out) {
   if (rc == CLEARN_OK) rc = read_flag(g, "weighted_reg", &weighted);
   if (rc == CLEARN_OK) rc = read_flag(g, "nonnegative", &nonneg);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_read_f64(g, "reg", &reg);
+  if (rc == CLEARN_OK && clearn__h5_attr_exists(g, "reg_exponent"))
+    rc = clearn__h5_attr_read_f64(g, "reg_exponent", &rexp);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_read_f64(g, "alpha", &alpha);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_read_f64(g, "global_mean", &mu);
   if (rc == CLEARN_OK) rc = clearn__h5_attr_read_i64(g, "n_iter", &n_iter);
-  if (rc == CLEARN_OK && (!isfinite(reg) || reg < 0 || !isfinite(alpha) ||
-                          alpha < 0 || !isfinite(mu) || n_iter < 0))
-    rc = clearn__err(CLEARN_EFORMAT, "attributes reg, alpha, global_mean or "
-                                     "n_iter out of range");
+  if (rc == CLEARN_OK && (!isfinite(reg) || reg < 0 || !(rexp >= 0) ||
+                          !(rexp <= 1) || !isfinite(alpha) || alpha < 0 ||
+                          !isfinite(mu) || n_iter < 0))
+    rc = clearn__err(CLEARN_EFORMAT, "attributes reg, reg_exponent, alpha, "
+                                     "global_mean or n_iter out of range");
   if (rc == CLEARN_OK && biased && implicit)
     rc = clearn__err(CLEARN_EFORMAT, "attributes biases and implicit are "
                                      "both 1, which no fit produces");
@@ -2468,6 +2495,7 @@ static int als_load(hid_t g, void **out) {
   m->weighted = weighted;
   m->nonneg = nonneg;
   m->reg = reg;
+  m->rexp = rexp;
   m->alpha = alpha;
   m->mu = mu;
   memcpy(m->user_ids, uid->data, (size_t)nu * sizeof(int64_t));

@@ -4,7 +4,10 @@ Usage: als_ref.py DIR
 
 DIR/manifest.txt lists one problem per line (whitespace separated):
 
-    name rank reg weighted_reg biases implicit alpha iterations seed
+    name rank reg weighted_reg biases implicit alpha iterations seed [e]
+
+(e: reg_exponent, 1 when absent; a weighted row's L2 weight is
+reg * count^e)
 
 and DIR/<name>.users, DIR/<name>.items (int64) and DIR/<name>.values
 (float32) hold its ratings, raw little-endian.  This runs the same
@@ -64,7 +67,8 @@ def solve_side(rows, other, obias, k, p, mu, YtY):
         if p["biases"]:
             Y = np.hstack([Y, np.ones((len(idx), 1))])
         if p["weighted"]:  # ALS-WR: implicit counts positive ratings only
-            lam = p["reg"] * (np.count_nonzero(v > 0) if p["implicit"] else len(idx))
+            n = np.count_nonzero(v > 0) if p["implicit"] else len(idx)
+            lam = p["reg"] * float(n) ** p["rexp"]
         else:
             lam = p["reg"]
         if p["implicit"]:
@@ -109,8 +113,9 @@ def run(d, name, p):
     def wcount(rows):
         if not p["weighted"]:
             return np.ones(len(rows))
-        return np.array([np.count_nonzero(v > 0) if p["implicit"] else len(v)
-                         for _, v in rows], dtype=np.float64)
+        n = np.array([np.count_nonzero(v > 0) if p["implicit"] else len(v)
+                      for _, v in rows], dtype=np.float64)
+        return n ** p["rexp"]
     S = U @ V.T
     if p["implicit"]:
         C = np.ones_like(S)
@@ -151,6 +156,7 @@ def main():
                 "alpha": float(w[6]),
                 "iters": int(w[7]),
                 "seed": int(w[8]),
+                "rexp": float(w[9]) if len(w) > 9 else 1.0,
             }
             run(d, w[0], p)
     with open(os.path.join(d, "done"), "w") as f:

@@ -295,6 +295,7 @@ typedef struct {
   int iters;
   long long seed;
   const triples *data;
+  double rexp; /* reg_exponent */
 } ref_problem;
 
 static char tmpdir[512];
@@ -363,13 +364,16 @@ static void compare_ref(const char *pname, const clearn_matrix *got,
 static void test_numpy(const char *script, const char *python, int *skipped) {
   triples ex, im;
   ref_problem probs[] = {
-      {"wr_1", 5, 0.1, 1, 0, 0, 0, 1, 3, &ex},
-      {"wr_2", 5, 0.1, 1, 0, 0, 0, 2, 3, &ex},
-      {"plain_2", 4, 0.5, 0, 0, 0, 0, 2, 99, &ex},
-      {"bias_1", 5, 0.05, 1, 1, 0, 0, 1, 7, &ex},
-      {"bias_2", 5, 0.05, 1, 1, 0, 0, 2, 7, &ex},
-      {"implicit_1", 6, 0.3, 0, 0, 1, 2.0, 1, 5, &im},
-      {"implicit_2", 6, 0.3, 1, 0, 1, 0.5, 2, 5, &im},
+      {"wr_1", 5, 0.1, 1, 0, 0, 0, 1, 3, &ex, 1},
+      {"wr_2", 5, 0.1, 1, 0, 0, 0, 2, 3, &ex, 1},
+      {"plain_2", 4, 0.5, 0, 0, 0, 0, 2, 99, &ex, 1},
+      {"bias_1", 5, 0.05, 1, 1, 0, 0, 1, 7, &ex, 1},
+      {"bias_2", 5, 0.05, 1, 1, 0, 0, 2, 7, &ex, 1},
+      {"implicit_1", 6, 0.3, 0, 0, 1, 2.0, 1, 5, &im, 1},
+      {"implicit_2", 6, 0.3, 1, 0, 1, 0.5, 2, 5, &im, 1},
+      {"exp_2", 5, 0.4, 1, 0, 0, 0, 2, 3, &ex, 0.5},
+      {"exp_bias_2", 5, 0.2, 1, 1, 0, 0, 2, 7, &ex, 0.75},
+      {"exp_implicit_2", 6, 0.3, 1, 0, 1, 0.5, 2, 5, &im, 0.25},
   };
   int np = (int)(sizeof probs / sizeof probs[0]), q, status;
   char cmd[2048], path[700];
@@ -401,9 +405,9 @@ static void test_numpy(const char *script, const char *python, int *skipped) {
   for (q = 0; q < np; q++) {
     const ref_problem *p = &probs[q];
     const triples *t = p->data;
-    fprintf(mf, "%s %d %.17g %d %d %d %.17g %d %lld\n", p->name, p->rank,
-            p->reg, p->weighted, p->biases, p->implicit, p->alpha, p->iters,
-            p->seed);
+    fprintf(mf, "%s %d %.17g %d %d %d %.17g %d %lld %.17g\n", p->name,
+            p->rank, p->reg, p->weighted, p->biases, p->implicit, p->alpha,
+            p->iters, p->seed, p->rexp);
     if (!write_raw(p->name, ".users", t->u, (size_t)t->n * 8) ||
         !write_raw(p->name, ".items", t->i, (size_t)t->n * 8) ||
         !write_raw(p->name, ".values", t->v, (size_t)t->n * 4))
@@ -433,10 +437,11 @@ static void test_numpy(const char *script, const char *python, int *skipped) {
     clearn_matrix *U, *V;
     snprintf(set, sizeof set,
              "rank=%d reg=%.17g weighted_reg=%s biases=%s implicit=%s "
-             "alpha=%.17g max_iter=%d seed=%lld dtype=float64",
+             "alpha=%.17g max_iter=%d seed=%lld reg_exponent=%.17g "
+             "dtype=float64",
              p->rank, p->reg, p->weighted ? "true" : "false",
              p->biases ? "true" : "false", p->implicit ? "true" : "false",
-             p->alpha, p->iters, p->seed);
+             p->alpha, p->iters, p->seed, p->rexp);
     est = fit_als(set, r, NULL);
     U = attr(est, "user_factors");
     V = attr(est, "item_factors");
@@ -461,7 +466,7 @@ static void test_numpy(const char *script, const char *python, int *skipped) {
     }
     clearn_estimator_free(est);
     /* float32 factors against the same reference, looser. */
-    if (q == 1 || q == 4 || q == 6) {
+    if (q == 1 || q == 4 || q == 6 || q == 7 || q == 8) {
       char set32[300];
       clearn_matrix *U32;
       snprintf(set32, sizeof set32, "%.*s dtype=float32",
@@ -567,6 +572,34 @@ static void test_dtype_and_cg(void) {
   clearn_matrix_free(ub);
   clearn_estimator_free(a);
   clearn_estimator_free(b);
+
+  /* The same with reg_exponent, through the float64 generic path and the
+   * float32 one (the AVX-512 kernels where the CPU has them). */
+  {
+    const char *dts[2] = {"float64", "float32"};
+    const double tol[2] = {1e-6, 1e-3};
+    int d;
+    for (d = 0; d < 2; d++) {
+      char s1[160], s2[200];
+      snprintf(s1, sizeof s1,
+               "rank=6 max_iter=2 biases=true reg=0.3 reg_exponent=0.5 "
+               "dtype=%s",
+               dts[d]);
+      snprintf(s2, sizeof s2, "%s solver=cg cg_steps=30", s1);
+      a = fit_als(s1, r, NULL);
+      b = fit_als(s2, r, NULL);
+      ua = attr(a, "user_factors");
+      ub = attr(b, "user_factors");
+      printf("reg_exponent=0.5 %s: CG (30 steps) vs Cholesky: %.3g\n", dts[d],
+             max_rel_diff(ub, ua));
+      CHECK(max_rel_diff(ub, ua) < tol[d], "%s: CG vs Cholesky: %g", dts[d],
+            max_rel_diff(ub, ua));
+      clearn_matrix_free(ua);
+      clearn_matrix_free(ub);
+      clearn_estimator_free(a);
+      clearn_estimator_free(b);
+    }
+  }
 
   a = fit_als("rank=6 max_iter=2 implicit=true alpha=2 dtype=float64", rc,
               NULL);
@@ -1055,6 +1088,84 @@ static void test_fold_in(void) {
   triples_free(&t);
 }
 
+/* fold_in solves with the fit-time reg_exponent, also after save and
+ * load: the folded-in row satisfies its normal equations
+ * (V_u^T V_u + reg n^e I) x = V_u^T r with the fitted e, and not those of
+ * ALS-WR's e = 1. */
+static void test_fold_in_reg_exponent(void) {
+  triples t;
+  clearn_ratings *r;
+  clearn_estimator *fit, *est = NULL;
+  clearn_matrix *U, *V;
+  char dir[] = "/tmp/clearn_rexp_XXXXXX", path[600], cmd[700];
+  int64_t uid = user_id(23), nid = 7777777, row, n = 0, q, *it;
+  float *v;
+  double resid[2] = {0, 0}, scale = 0;
+  const double reg = 0.3, e = 0.5;
+  int w, a, b;
+  if (mkdtemp(dir) == NULL) {
+    CHECK(0, "mkdtemp: %s", strerror(errno));
+    return;
+  }
+  snprintf(path, sizeof path, "%s/m.h5", dir);
+  gen_lowrank(200, 150, 3, 0.2, 0.1, 3.0, 0.3, 0, 83, &t, NULL);
+  r = make_ratings(&t);
+  fit = fit_als("rank=4 reg=0.3 reg_exponent=0.5 max_iter=3 dtype=float64",
+                r, NULL);
+  CHECK_OK(clearn_estimator_save(fit, path));
+  CHECK_OK(clearn_estimator_load(path, "als", &est));
+  clearn_estimator_free(fit);
+  if (est == NULL) goto done;
+  {
+    double got = 0;
+    CHECK_OK(clearn_estimator_get_param_double(est, "reg_exponent", &got));
+    CHECK(got == e, "loaded reg_exponent %g", got);
+  }
+  it = malloc((size_t)t.n * sizeof(int64_t));
+  v = malloc((size_t)t.n * sizeof(float));
+  for (q = 0; q < t.n; q++)
+    if (t.u[q] == uid) {
+      it[n] = t.i[q];
+      v[n++] = t.v[q];
+    }
+  CHECK(n > 5, "user has %lld ratings", (long long)n);
+  CHECK_OK(clearn_estimator_fold_in(est, nid, it, v, n, NULL));
+  U = attr(est, "user_factors");
+  V = attr(est, "item_factors");
+  row = clearn_matrix_rows(U) - 1;
+  /* w = 0: lam = reg n^e (the fitted setting), w = 1: lam = reg n */
+  for (w = 0; w < 2; w++) {
+    double lam = reg * (w == 0 ? pow((double)n, e) : (double)n);
+    for (a = 0; a < 4; a++) {
+      double lhs = lam * mget(U, row, a), rhs = 0;
+      for (q = 0; q < n; q++) {
+        int64_t ir = clearn_ratings_item_index(r, it[q]);
+        double pr = 0;
+        for (b = 0; b < 4; b++) pr += mget(V, ir, b) * mget(U, row, b);
+        lhs += mget(V, ir, a) * pr;
+        rhs += mget(V, ir, a) * v[q];
+      }
+      resid[w] = fmax(resid[w], fabs(lhs - rhs));
+      if (w == 0) scale = fmax(scale, fabs(rhs));
+    }
+  }
+  printf("fold_in after load, reg_exponent=0.5: normal-equation residual "
+         "%.3g with e = 0.5, %.3g with e = 1 (scale %.3g)\n",
+         resid[0], resid[1], scale);
+  CHECK(resid[0] <= 1e-10 * scale, "fold_in residual %g", resid[0]);
+  CHECK(resid[1] >= 1e-2 * scale, "fold_in also solves e = 1 (%g)", resid[1]);
+  clearn_matrix_free(U);
+  clearn_matrix_free(V);
+  free(it);
+  free(v);
+done:
+  clearn_estimator_free(est);
+  clearn_ratings_free(r);
+  triples_free(&t);
+  snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+  if (system(cmd) != 0) fprintf(stderr, "note: could not remove %s\n", dir);
+}
+
 /* ---- progress, tol, errors ----------------------------------------------- */
 
 static int calls;
@@ -1133,6 +1244,21 @@ static void test_errors(void) {
   CHECK_RC(clearn_estimator_set_param_double(est, "reg", -1), CLEARN_EPARAM);
   CHECK_STR(clearn_estimator_errmsg(est),
             "als: parameter 'reg' = -1: must be >= 0");
+  CHECK_RC(clearn_estimator_set_param_double(est, "reg_exponent", 1.5),
+           CLEARN_EPARAM);
+  CHECK_STR(clearn_estimator_errmsg(est),
+            "als: parameter 'reg_exponent' = 1.5: must be in [0, 1]");
+  CHECK_RC(clearn_estimator_set_param_string(est, "reg_exponent", "-0.25"),
+           CLEARN_EPARAM);
+  CHECK_STR(clearn_estimator_errmsg(est),
+            "als: parameter 'reg_exponent' = -0.25: must be in [0, 1]");
+  CHECK_RC(clearn_estimator_set_param_string(est, "reg_exponent", "half"),
+           CLEARN_EPARAM);
+  CHECK_STR(clearn_estimator_errmsg(est),
+            "als: parameter 'reg_exponent' = 'half': not a number");
+  CHECK_OK(clearn_estimator_get_param_double(est, "reg_exponent", &v));
+  CHECK(v == 1.0, "reg_exponent default (ALS-WR) %g, unchanged by refusals",
+        v);
   CHECK_RC(clearn_estimator_set_param_int(est, "max_iter", 0), CLEARN_EPARAM);
   CHECK_RC(clearn_estimator_set_param_int(est, "cg_steps", 0), CLEARN_EPARAM);
   CHECK_RC(clearn_estimator_set_param_int(est, "num_threads", -1),
@@ -1219,6 +1345,7 @@ static void test_checkpoint_resume(void) {
       "rank=6 max_iter=7 solver=cg cg_steps=2",
       "rank=6 max_iter=7 implicit=true alpha=2",
       "rank=6 max_iter=7 dtype=float64 nonnegative=true",
+      "rank=6 max_iter=7 reg=0.3 reg_exponent=0.5 biases=true",
   };
   char dir[] = "/tmp/clearn_ckpt_XXXXXX", path[600], cmd[700];
   int q;
@@ -1293,6 +1420,13 @@ static void test_checkpoint_resume(void) {
               "als: resume: parameter 'reg' differs from the one the model "
               "was fitted with; resuming needs the same parameters (only "
               "max_iter, tol, num_threads and cold_start may change)");
+    CHECK_OK(clearn_estimator_set_param_double(e, "reg", 0.1));
+    CHECK_OK(clearn_estimator_set_param_double(e, "reg_exponent", 0.5));
+    CHECK_RC(clearn_estimator_resume_ratings(e, r, NULL), CLEARN_EINVAL);
+    CHECK_STR(clearn_last_error(),
+              "als: resume: parameter 'reg_exponent' differs from the one the "
+              "model was fitted with; resuming needs the same parameters "
+              "(only max_iter, tol, num_threads and cold_start may change)");
     f = make_als("rank=6");
     CHECK_RC(clearn_estimator_resume_ratings(f, r, NULL), CLEARN_ENOTFITTED);
     CHECK_RC(clearn_estimator_set_checkpoint(f, path, 0), CLEARN_EINVAL);
@@ -1327,6 +1461,7 @@ int main(int argc, char **argv) {
   test_save_load_recommend();
   test_cold_start();
   test_fold_in();
+  test_fold_in_reg_exponent();
   test_progress_tol();
   test_checkpoint_resume();
   test_numpy(script, python, &skipped);

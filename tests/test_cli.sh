@@ -54,6 +54,10 @@ expect train_als_json 0 '"test_rmse": 0\.' -- "$CLI" train als --rank 4 --max_it
 printf '1::10::5\n1::11::3\n2::10::4\n2::12::x\n' >"$T/bad.dat"
 expect als_bad_data 3 'bad\.dat:4: field 3' -- "$CLI" train als --data "$T/bad.dat" --format ml-1m
 expect als_bad_param 2 "als: parameter 'rank' = 0" -- "$CLI" train als --rank 0
+expect train_als_rexp 0 'test RMSE 0\.[0-9]+, MAE' -- "$CLI" train als --rank 4 --max_iter 2 --reg 0.3 --reg_exponent 0.5 --model "$T/als3.h5"
+expect info_als_rexp 0 'reg_exponent = 0\.5' -- "$CLI" info "$T/als3.h5"
+expect als_bad_rexp 2 "als: parameter 'reg_exponent' = 2: must be in \[0, 1\]" -- "$CLI" train als --reg_exponent 2
+expect params_als 0 'reg_exponent' -- "$CLI" params als
 
 # Each error once: a single line on stderr.
 "$CLI" train ridge --alpha -2 2>"$T/err" >/dev/null

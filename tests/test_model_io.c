@@ -650,6 +650,52 @@ static void test_bad_params(void) {
   EXPECT_LOAD_FAIL(p, "ridge", CLEARN_EFORMAT, "l1_ratio");
 }
 
+/* An ALS model file written before reg_exponent existed (neither the
+ * parameter nor the model attribute) loads with 1, the ALS-WR it was
+ * fitted with: fold_in then gives bitwise the row of the model as saved. */
+static void test_als_without_reg_exponent(void) {
+  char p[512];
+  clearn_ratings *r = NULL;
+  clearn_estimator *fit = NULL, *old = NULL;
+  clearn_matrix *a = NULL, *b = NULL;
+  int64_t items[3] = {0, 0, 0}, q;
+  float vals[3] = {4, 2, 5};
+  double e = -1;
+  CHECK_OK(clearn_ratings_generate(80, 60, 1500, 5, 3, 0.3, 1, 9, &r));
+  if (r == NULL) return;
+  for (q = 0; q < 3; q++) items[q] = clearn_ratings_item_ids(r)[2 * q + 1];
+  CHECK_OK(clearn_estimator_create("als", &fit));
+  CHECK_OK(clearn_estimator_set_param_string(fit, "rank", "4"));
+  CHECK_OK(clearn_estimator_set_param_string(fit, "max_iter", "3"));
+  CHECK_OK(clearn_estimator_set_param_string(fit, "dtype", "float64"));
+  CHECK_OK(clearn_estimator_fit_ratings(fit, r, NULL));
+  CHECK_OK(clearn_estimator_save(fit, path_in(p, sizeof p, "als_old.h5")));
+  attr_delete(p, "/params", "reg_exponent");
+  attr_delete(p, "/model", "reg_exponent");
+  CHECK_OK(clearn_estimator_load(p, "als", &old));
+  if (old != NULL) {
+    CHECK_OK(clearn_estimator_get_param_double(old, "reg_exponent", &e));
+    CHECK(e == 1.0, "reg_exponent of an old file: %g", e);
+    CHECK_OK(clearn_estimator_fold_in(fit, 999999, items, vals, 3, NULL));
+    CHECK_OK(clearn_estimator_fold_in(old, 999999, items, vals, 3, NULL));
+    CHECK_OK(clearn_estimator_get_attr(fit, "user_factors", &a));
+    CHECK_OK(clearn_estimator_get_attr(old, "user_factors", &b));
+    CHECK(a && b && clearn_matrix_rows(a) == clearn_matrix_rows(b) &&
+              memcmp(clearn_matrix_data(a), clearn_matrix_data(b),
+                     (size_t)(clearn_matrix_rows(a) * 4) * sizeof(double)) ==
+                  0,
+          "fold_in of an old file differs from the model as fitted");
+  }
+  /* A value out of [0, 1] in the model group is a damaged file. */
+  attr_put_f64(p, "/model", "reg_exponent", 2.0);
+  EXPECT_LOAD_FAIL(p, "als", CLEARN_EFORMAT, "reg_exponent");
+  clearn_matrix_free(a);
+  clearn_matrix_free(b);
+  clearn_estimator_free(fit);
+  clearn_estimator_free(old);
+  clearn_ratings_free(r);
+}
+
 static void test_unknown_kind(void) {
   char p[512];
   good_file(p, sizeof p, "unknown_kind.h5");
@@ -998,6 +1044,7 @@ int main(void) {
   test_corrupt_chunk_index();
   test_bad_params();
   test_unknown_kind();
+  test_als_without_reg_exponent();
   test_bad_model_group();
   test_no_temp_files();
   test_save_errors();

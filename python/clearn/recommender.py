@@ -162,7 +162,8 @@ class ALS(ClearnEstimator):
     explicit ALS-WR as Spark's, or implicit feedback as Hu-Koren-Volinsky).
 
     Parameters are the C kind's (defaults too: ``rank=10, reg=0.1,
-    max_iter=10`` ...), plus
+    reg_exponent=1.0, max_iter=10`` ...; with weighted_reg a row's L2
+    weight is reg * count**reg_exponent), plus
     comm      an mpi4py communicator: fit over its ranks, each passing its
               own share of the ratings (clearn_mpi_fit_ratings); every rank
               ends with the whole model, the same as a serial fit.
@@ -180,13 +181,14 @@ class ALS(ClearnEstimator):
     _kind = "als"
     _python_params = ("comm", "callback", "verbose")
 
-    def __init__(self, rank=10, *, reg=0.1, max_iter=10, tol=0.0, seed=0,
-                 implicit=False, alpha=1.0, weighted_reg=True, biases=False,
-                 solver="cholesky", cg_steps=3, nonnegative=False,
+    def __init__(self, rank=10, *, reg=0.1, reg_exponent=1.0, max_iter=10,
+                 tol=0.0, seed=0, implicit=False, alpha=1.0, weighted_reg=True,
+                 biases=False, solver="cholesky", cg_steps=3, nonnegative=False,
                  num_threads=0, dtype="float32", cold_start="nan", comm=None,
                  callback=None, verbose=False):
         self.rank = rank
         self.reg = reg
+        self.reg_exponent = reg_exponent
         self.max_iter = max_iter
         self.tol = tol
         self.seed = seed

@@ -46,7 +46,8 @@ def _c_fit(users, items, ratings, **params):
 @pytest.mark.parametrize("params", [
     dict(rank=6, reg=0.05, max_iter=5),
     dict(rank=4, reg=0.1, max_iter=3, biases="true", dtype="float64"),
-    dict(rank=5, max_iter=4, implicit="true", alpha=5.0, solver="cg")])
+    dict(rank=5, max_iter=4, implicit="true", alpha=5.0, solver="cg"),
+    dict(rank=5, reg=0.3, reg_exponent=0.5, max_iter=4, biases="true")])
 def test_parity_with_the_c_estimator(data, params):
     u, i, r = data
     ref = _c_fit(u, i, r, **params)
@@ -227,6 +228,10 @@ def test_errors_carry_the_c_message(data):
     with pytest.raises(ValueError, match="^als: parameter 'rank' = 0") as e:
         clearn.ALS(rank=0).fit(u, i, r)
     assert e.value.status == _lib.EPARAM
+    with pytest.raises(ValueError, match=r"^als: parameter 'reg_exponent' = "
+                       r"1\.5: must be in \[0, 1\]$") as e:
+        clearn.ALS(reg_exponent=1.5).fit(u, i, r)
+    assert e.value.status == _lib.EPARAM
     with pytest.raises(ValueError, match="'biases' = true is not available "
                        "with implicit = true"):
         clearn.ALS(implicit=True, biases=True).fit(u, i, r)
@@ -241,8 +246,10 @@ def test_errors_carry_the_c_message(data):
 
 def test_pickle_save_load(data, tmp_path):
     u, i, r = data
-    est = clearn.ALS(rank=5, max_iter=4, biases=True).fit(u, i, r)
+    est = clearn.ALS(rank=5, max_iter=4, biases=True, reg=0.3,
+                     reg_exponent=0.75).fit(u, i, r)
     back = pickle.loads(pickle.dumps(est))
+    assert back.get_params()["reg_exponent"] == 0.75
     np.testing.assert_array_equal(back.user_factors_, est.user_factors_)
     np.testing.assert_array_equal(back.recommend(u[0], 10)[0],
                                   est.recommend(u[0], 10)[0])
