@@ -2,7 +2,8 @@
 split, timed per iteration.
 
 Usage: als_numpy.py DIR [--rank K] [--reg R] [--iters N] [--biases 0|1]
-                        [--weighted 0|1] [--seed S] [--dtype float64|float32]
+                        [--weighted 0|1] [--reg-exponent E] [--seed S]
+                        [--dtype float64|float32]
                         [--batch B] [--threads T]
 
 DIR is what `bench_als ml1m ... --export DIR` or `bench_als gen ...
@@ -12,7 +13,8 @@ ids.  The model, the initial factors and the update are those of
 algorithms/als.c as tests/als_ref.py reproduces them (the counter-based
 hash of seed, side, original id and column, here vectorized over numpy
 uint64; users then items each iteration; explicit ALS-WR, reg times each
-row's rating count; with biases a constant column solved with the factors
+row's rating count to the power E (--reg-exponent, clearn's reg_exponent;
+1, plain ALS-WR, by default); with biases a constant column solved with the factors
 against targets r - mu - other side's bias), written for speed rather
 than as a loop over ratings: each row's Gram matrix is one matmul on the
 gathered factor rows, and the k x k systems are solved in batches of B
@@ -99,7 +101,8 @@ def solve_side(ptr, idx, val, other, obias, mu, p, X, xbias):
             ix = idx[lo:hi]
             Y = other[ix]
             t = val[lo:hi].astype(other.dtype)
-            lam = p.reg * (hi - lo if p.weighted else 1)
+            lam = p.reg * (float(hi - lo) ** p.reg_exponent
+                           if p.weighted else 1.0)
             if p.biases:
                 t = t - mu - obias[ix]
                 s = Y.sum(axis=0)
@@ -142,6 +145,7 @@ def main():
     ap.add_argument("--iters", type=int, default=10)
     ap.add_argument("--biases", type=int, default=0)
     ap.add_argument("--weighted", type=int, default=1)
+    ap.add_argument("--reg-exponent", type=float, default=1.0)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--dtype", default="float64", choices=["float64", "float32"])
     ap.add_argument("--batch", type=int, default=512)
@@ -202,16 +206,16 @@ def main():
     del uu
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
     mean_s = sum(secs) / len(secs)
-    print("numpy ALS-WR rank %d reg %g biases %d, %d iterations: %.3f "
-          "s/iteration (best %.3f), test RMSE %.4f over %d ratings, train "
-          "RMSE %.4f, peak RSS %.0f MB"
-          % (k, p.reg, p.biases, p.iters, mean_s, min(secs), rmse, used,
-             train_rmse, peak))
-    print("RESULT mode=numpy rank=%d reg=%g biases=%d iters=%d dtype=%s "
-          "s_per_iter=%.5f best_iter_s=%.5f test_rmse=%.5f train_rmse=%.5f "
-          "n_test=%d peak_rss_mb=%.1f"
-          % (k, p.reg, p.biases, p.iters, p.dtype, mean_s, min(secs), rmse,
-             train_rmse, used, peak))
+    print("numpy ALS-WR rank %d reg %g reg_exponent %g biases %d, %d "
+          "iterations: %.3f s/iteration (best %.3f), test RMSE %.4f over %d "
+          "ratings, train RMSE %.4f, peak RSS %.0f MB"
+          % (k, p.reg, p.reg_exponent, p.biases, p.iters, mean_s, min(secs),
+             rmse, used, train_rmse, peak))
+    print("RESULT mode=numpy rank=%d reg=%g reg_exponent=%g biases=%d "
+          "iters=%d dtype=%s s_per_iter=%.5f best_iter_s=%.5f test_rmse=%.5f "
+          "train_rmse=%.5f n_test=%d peak_rss_mb=%.1f"
+          % (k, p.reg, p.reg_exponent, p.biases, p.iters, p.dtype, mean_s,
+             min(secs), rmse, train_rmse, used, peak))
     return 0
 
 

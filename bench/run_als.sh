@@ -44,7 +44,7 @@ PYTHON=${PYTHON:-/usr/bin/python3}
 DATA_DIR=${DATA_DIR:-/tmp/clearn-als-bench}
 REPS=${REPS:-3}
 NP_THREADS=${NP_THREADS:-1}
-ML_SETTINGS=${ML_SETTINGS:-"rank=32 reg=0.08 max_iter=15;rank=32 reg=0.08 max_iter=15 solver=cg cg_steps=3;rank=64 reg=0.08 max_iter=12;rank=64 reg=0.08 max_iter=12 solver=cg cg_steps=3"}
+ML_SETTINGS=${ML_SETTINGS:-"rank=32 reg=0.3 reg_exponent=0.75 max_iter=17;rank=32 reg=0.3 reg_exponent=0.75 max_iter=17 solver=cg cg_steps=3;rank=64 reg=0.32 reg_exponent=0.75 max_iter=13;rank=64 reg=0.32 reg_exponent=0.75 max_iter=13 solver=cg cg_steps=3"}
 GEN_ITERS=${GEN_ITERS:-5}
 HOLD_ITERS=${HOLD_ITERS:-10}
 CG=${CG:-"solver=cg cg_steps=3"}
@@ -75,9 +75,29 @@ case $part in
 tune)
   if [ ! -r "$ML1M" ]; then echo "== tune: $ML1M absent, skipped"; continue; fi
   echo "== tune: grid on a validation split of the ml-1m training part"
-  "$BIN" tune "$ML1M" max_iter=25 --ranks 32,64 \
-    --regs 0.05,0.06,0.07,0.08,0.09,0.1 --biases 0,1 | grep -v '^RESULT'
-  "$BIN" tune "$ML1M" max_iter=25 --ranks 32,64 --regs 0.07,0.08 \
+  # reg_exponent e: a row's L2 weight is reg * count^e (1: ALS-WR); the
+  # regs of each e are around its optimum (reg scales like count^(1 - e)).
+  for E in 1 0.85 0.8 0.75 0.7 0.6 0.5; do
+    case $E in
+      1) REGS=0.06,0.07,0.08,0.09,0.1 ;;
+      0.85) REGS=0.15,0.2,0.25 ;;
+      0.8) REGS=0.22,0.26,0.3 ;;
+      0.75) REGS=0.25,0.28,0.3,0.32,0.35 ;;
+      0.7) REGS=0.35,0.4,0.45 ;;
+      0.6) REGS=0.6,0.8,1.1 ;;
+      0.5) REGS=0.8,1.2,1.6 ;;
+    esac
+    echo "-- reg_exponent=$E"
+    "$BIN" tune "$ML1M" max_iter=25 reg_exponent=$E --ranks 32,64 \
+      --regs $REGS --biases 0 | grep -v '^RESULT' | tail -n +2
+  done
+  echo "-- reg_exponent=0.75, biases"
+  "$BIN" tune "$ML1M" max_iter=25 reg_exponent=0.75 --ranks 32 \
+    --regs 0.25,0.3,0.35 --biases 1 | grep -v '^RESULT' | tail -n +2
+  echo "-- reg_exponent=0.75, CG steps (solver column)"
+  "$BIN" tune "$ML1M" max_iter=25 reg_exponent=0.75 --ranks 32 --regs 0.3 \
+    --biases 0 --solvers cg2,cg3,cg5 | grep -v '^RESULT' | tail -n +3
+  "$BIN" tune "$ML1M" max_iter=25 reg_exponent=0.75 --ranks 64 --regs 0.32 \
     --biases 0 --solvers cg2,cg3,cg5 | grep -v '^RESULT' | tail -n +3
   ;;
 ml1m)
@@ -102,8 +122,10 @@ ml1m)
     eval "RN=\${NP_$R:-}"
     if [ -z "$RN" ]; then
       echo "== NumPy ALS-WR, same split and update ($NP_THREADS BLAS thread(s))"
+      E=$(setting reg_exponent "$S")
       OUT=$("$PYTHON" "$HERE/als_numpy.py" "$SPLIT" --rank "$R" \
-            --reg "$(setting reg "$S")" --iters "$(setting max_iter "$S")" \
+            --reg "$(setting reg "$S")" --reg-exponent "${E:-1}" \
+            --iters "$(setting max_iter "$S")" \
             --threads "$NP_THREADS"); echo "$OUT"
       RN=$(echo "$OUT" | grep '^RESULT mode=numpy')
       eval "NP_$R=\$RN"
