@@ -8,3 +8,6 @@ add_executable(bench_als ${CMAKE_CURRENT_LIST_DIR}/bench_als.c)
 target_include_directories(bench_als PRIVATE ${CLEARN_CBLAS_INCLUDE_DIR})
 target_link_libraries(bench_als PRIVATE clearn_static
                       ${CLEARN_OPENBLAS_LIBRARY} m)
+# mode "rows" times its passes with OpenMP threads, as the library does.
+find_package(OpenMP REQUIRED)
+target_link_libraries(bench_als PRIVATE OpenMP::OpenMP_C)

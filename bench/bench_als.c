@@ -24,6 +24,9 @@
  *                               peak RSS against the data + factor bytes,
  *                               the flop floor 2 nnz k (k+1) + (users +
  *                               items) k^3 / 3 (over --gflops if given)
+ *   bench_als rows              the same data: one pass of random factor-row
+ *                               reads over each CSR (the memory floor of a
+ *                               pass), 1 .. --threads (2) threads
  *
  * P: ALS parameters as name=value (rank=64 solver=cg cg_steps=3 ...),
  * passed to clearn_estimator_set_param_string.  Bench defaults differ from
@@ -68,6 +71,7 @@
 #include <unistd.h>
 
 #include <cblas.h>
+#include <immintrin.h>
 
 #include "clearn/clearn.h"
 
@@ -79,7 +83,7 @@ typedef struct {
   const char *mode, *file, *export_dir;
   const char *pname[MAX_PARAMS], *pval[MAX_PARAMS];
   int np;
-  int reps, curve, n, n_targets;
+  int reps, curve, n, n_targets, threads;
   double targets[8], gflops, holdout, subsample;
   int64_t users, items, nnz;
   uint64_t gseed, vseed;
@@ -136,6 +140,16 @@ static double steal_s(void) {
              &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
   fclose(f);
   return n == 8 ? (double)v[7] / (double)sysconf(_SC_CLK_TCK) : -1;
+}
+
+/* CPU seconds (user + system, all threads) this process has used: on a
+ * shared host, a fit's CPU time moves less with the others' load than
+ * its wall time does. */
+static double cpu_s(void) {
+  struct rusage ru;
+  if (getrusage(RUSAGE_SELF, &ru) != 0) return NAN;
+  return (double)ru.ru_utime.tv_sec + 1e-6 * (double)ru.ru_utime.tv_usec +
+         (double)ru.ru_stime.tv_sec + 1e-6 * (double)ru.ru_stime.tv_usec;
 }
 
 static int fail(const char *what) {
@@ -548,7 +562,7 @@ static int mode_gen(const options *o) {
   trace *t = calloc(1, sizeof *t);
   const char *nn[MAX_PARAMS + 1], *vv[MAX_PARAMS + 1];
   double tg = now(), secs, rss_before, fit_peak, data_mb, fac_mb, budget;
-  double floor_gf, nnz, nu, ni, kk, first, rest, valid, st0;
+  double floor_gf, nnz, nu, ni, kk, first, rest, valid, st0, cpu0;
   int64_t k = 0;
   int i, have_reset;
   char set[512];
@@ -602,7 +616,9 @@ static int mode_gen(const options *o) {
   rss_before = status_mb("VmRSS");
   have_reset = reset_peak();
   st0 = steal_s();
+  cpu0 = cpu_s();
   if (fit_traced(est, tr, te, t, &secs)) return 1;
+  cpu0 = cpu_s() - cpu0;
   fit_peak = have_reset ? status_mb("VmHWM") : NAN;
   st0 = steal_s() - st0;
 
@@ -625,8 +641,9 @@ static int mode_gen(const options *o) {
            t->loss[i], t->train_rmse[i], t->valid[i]);
   printf("  fit %.2f s for %d iterations: %.3f s/iteration (first %.3f, "
          "later mean %.3f; each includes the train/valid metrics); host "
-         "steal during the fit %.2f CPU-s\n",
-         secs, t->n, secs / t->n, first, rest, st0);
+         "steal during the fit %.2f CPU-s; CPU time of the fit %.2f s "
+         "(%.3f CPU-s/iteration)\n",
+         secs, t->n, secs / t->n, first, rest, st0, cpu0, cpu0 / t->n);
   printf("  flop floor %.1f GFLOP/iteration (2 nnz k (k+1) = %.1f, "
          "(users+items) k^3/3 = %.1f)",
          floor_gf, 2 * nnz * kk * (kk + 1) / 1e9,
@@ -645,14 +662,103 @@ static int mode_gen(const options *o) {
          "fit_s=%.4f s_per_iter=%.5f first_iter_s=%.5f later_iter_s=%.5f "
          "floor_gflop=%.3f train_loss=%.6f train_rmse=%.5f valid_rmse=%.5f "
          "csr_mb=%.1f factors_mb=%.1f rss_before_mb=%.1f fit_peak_mb=%.1f "
-         "peak_rss_mb=%.1f steal_s=%.2f settings=\"%s\"\n",
+         "peak_rss_mb=%.1f steal_s=%.2f cpu_s=%.3f settings=\"%s\"\n",
          (long long)k, nnz, nu, ni, t->n, secs, secs / t->n, first, rest,
          floor_gf, t->loss[last_of(t)], t->train_rmse[last_of(t)], valid,
-         data_mb, fac_mb, rss_before, fit_peak, peak_rss_mb(), st0, set);
+         data_mb, fac_mb, rss_before, fit_peak, peak_rss_mb(), st0, cpu0, set);
   clearn_estimator_free(est);
   clearn_ratings_free(tr);
   clearn_ratings_free(te);
   free(t);
+  return 0;
+}
+
+/* ---- rows: the memory floor of a pass over the ratings ---------------------
+ * Every ALS pass over one side's rows reads, for each rating, the other
+ * side's factor row at a random place: 20 million rows of 256 bytes at
+ * ml-20m's shape and rank 64.  This mode times exactly that and nothing
+ * else worth counting: per rating one float dot of the other side's row
+ * with the row's own vector (16-float vectors; rows prefetched into L2
+ * 8, 16, 32 or 64 ratings ahead, the best distance kept), over the by-user
+ * CSR (reading item rows) and the by-item CSR (reading user rows), with
+ * 1 .. --threads threads.  What it measures bounds any solver that touches
+ * every rated row once per pass from memory. */
+__attribute__((target("avx512f"))) static double
+rows_pass(const int64_t *ptr, const int32_t *idx, int64_t n_rows,
+          const float *own, const float *other, int64_t k, int nt,
+          int64_t ahead) {
+  double total = 0;
+  int64_t r;
+#pragma omp parallel for num_threads(nt) schedule(dynamic, 64) \
+    reduction(+ : total)
+  for (r = 0; r < n_rows; r++) {
+    const float *x = own + r * k;
+    __m512 acc = _mm512_setzero_ps();
+    int64_t q, e = ptr[r + 1], j;
+    for (q = ptr[r]; q < e; q++) {
+      const float *y = other + (size_t)idx[q] * (size_t)k;
+      if (q + ahead < e) {
+        const char *pf =
+            (const char *)(other + (size_t)idx[q + ahead] * (size_t)k);
+        for (j = 0; j < k * 4; j += 64) _mm_prefetch(pf + j, _MM_HINT_T1);
+      }
+      for (j = 0; j + 16 <= k; j += 16)
+        acc = _mm512_fmadd_ps(_mm512_loadu_ps(y + j), _mm512_loadu_ps(x + j),
+                              acc);
+    }
+    total += _mm512_reduce_add_ps(acc);
+  }
+  return total;
+}
+
+static int mode_rows(const options *o) {
+  clearn_ratings *all = NULL;
+  const clearn_csr *bu, *bi;
+  int64_t k = 64, nu, ni, nnz, q;
+  float *U, *V;
+  int nt, rep, side;
+  if (clearn_ratings_generate(o->users, o->items, o->nnz, 20, 10, 0.5, 2,
+                              o->gseed, &all) != CLEARN_OK)
+    return fail("generate");
+  nu = clearn_ratings_n_users(all);
+  ni = clearn_ratings_n_items(all);
+  nnz = clearn_ratings_nnz(all);
+  bu = clearn_ratings_by_user(all);
+  bi = clearn_ratings_by_item(all);
+  if (posix_memalign((void **)&U, 64, (size_t)(nu * k) * sizeof(float)) ||
+      posix_memalign((void **)&V, 64, (size_t)(ni * k) * sizeof(float)))
+    return fprintf(stderr, "bench_als: no memory\n"), 1;
+  for (q = 0; q < nu * k; q++) U[q] = (float)(q % 7) * 0.01f;
+  for (q = 0; q < ni * k; q++) V[q] = (float)(q % 5) * 0.01f;
+  printf("rows: %lld ratings, %lld users, %lld items, rank %lld: user "
+         "factors %.1f MB, item factors %.1f MB\n",
+         (long long)nnz, (long long)nu, (long long)ni, (long long)k,
+         (double)(nu * k * 4) / 1e6, (double)(ni * k * 4) / 1e6);
+  for (side = 0; side < 2; side++)
+    for (nt = 1; nt <= o->threads; nt++) {
+      const clearn_csr *m = side == 0 ? bu : bi;
+      double best = 1e300, chk = 0;
+      int64_t ahead, best_ahead = 0;
+      for (rep = 0; rep < (o->reps > 1 ? o->reps : 3); rep++)
+        for (ahead = 8; ahead <= 64; ahead *= 2) {
+          double t = now();
+          chk += rows_pass(clearn_csr_indptr(m), clearn_csr_indices(m),
+                           side == 0 ? nu : ni, side == 0 ? U : V,
+                           side == 0 ? V : U, k, nt, ahead);
+          t = now() - t;
+          if (t < best) best = t, best_ahead = ahead;
+        }
+      printf("RESULT mode=rows side=%s reads=%s threads=%d best_s=%.4f "
+             "ahead=%lld ns_per_rating=%.2f gbytes_per_s=%.2f (check %g)\n",
+             side == 0 ? "users" : "items",
+             side == 0 ? "item_rows" : "user_rows", nt, best,
+             (long long)best_ahead,
+             best / (double)nnz * 1e9,
+             (double)nnz * (double)k * 4 / best / 1e9, chk);
+    }
+  free(U);
+  free(V);
+  clearn_ratings_free(all);
   return 0;
 }
 
@@ -663,6 +769,7 @@ static void usage(void) {
           "[--target T] [--export DIR]\n"
           "       bench_als tune FILE [name=value ...] [--ranks L] [--regs L] "
           "[--biases L] [--solvers L] [--vseed S]\n"
+          "       bench_als rows [--threads T] [--reps R]\n"
           "       bench_als gen [name=value ...] [--holdout F] [--gflops R] "
           "[--export DIR [--subsample F]] [--users N --items N --nnz N "
           "--gseed S]\n");
@@ -681,6 +788,7 @@ int main(int argc, char **argv) {
   o.items = 26744;
   o.nnz = 20000263;
   o.gseed = 1;
+  o.threads = 2;
   o.vseed = 7;
   o.ranks = "32";
   o.regs = "0.05";
@@ -724,6 +832,8 @@ int main(int argc, char **argv) {
       o.items = atoll(v), a++;
     } else if (strcmp(s, "--nnz") == 0) {
       o.nnz = atoll(v), a++;
+    } else if (strcmp(s, "--threads") == 0) {
+      o.threads = atoi(v), a++;
     } else if (strcmp(s, "--gseed") == 0) {
       o.gseed = strtoull(v, NULL, 10), a++;
     } else if (strcmp(s, "--vseed") == 0) {
@@ -753,6 +863,7 @@ int main(int argc, char **argv) {
   if (strcmp(o.mode, "ml1m") == 0) return mode_ml1m(&o);
   if (strcmp(o.mode, "tune") == 0) return mode_tune(&o);
   if (strcmp(o.mode, "gen") == 0) return mode_gen(&o);
+  if (strcmp(o.mode, "rows") == 0) return mode_rows(&o);
   usage();
   return 2;
 }
