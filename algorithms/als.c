@@ -469,17 +469,26 @@ typedef struct {
   float *bf, *sf;   /* ldg: right-hand side, column sums */
   float *vf;        /* ldg: CG direction in float32 */
   double *inv;      /* ldp: inverse Cholesky diagonal */
+  float *Yc;        /* implicit: a chunk of weighted rows (chunk x k) */
+  int32_t *iota;    /* implicit: 0 .. chunk - 1 */
 } als_ws;
 
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
+
+/* Rated rows per chunk of the fast path: a third of L1 (CHUNK_BYTES). */
+#define CHUNK_BYTES 16384
+static size_t fast_chunk(const als_cfg *c) {
+  size_t ldg = ((size_t)c->k + 15) & ~(size_t)15;
+  return CHUNK_BYTES / (4 * ldg) > 8 ? CHUNK_BYTES / (4 * ldg) : 8;
+}
 
 static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   size_t kp = (size_t)c->kp, es = c->es, k = (size_t)c->k;
   /* The fast path reads factor rows in place: no gathered copies. */
   size_t n = c->fast ? 1 : (size_t)(cap > 0 ? cap : 1);
   size_t ldg = (k + 15) & ~(size_t)15, ldp = (kp + 8) & ~(size_t)7;
-  size_t sizes[23], off = 0;
-  void **slots[23];
+  size_t sizes[25], off = 0;
+  void **slots[25];
   int i, ns = 0;
   char *b;
   memset(w, 0, sizeof *w);
@@ -509,6 +518,8 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   SLOT(w->sf, ldg * sizeof(float));
   SLOT(w->vf, ldg * sizeof(float));
   SLOT(w->inv, ldp * sizeof(double));
+  SLOT(w->Yc, (c->fast && c->implicit ? fast_chunk(c) * k : 1) * sizeof(float));
+  SLOT(w->iota, (c->fast && c->implicit ? fast_chunk(c) : 1) * sizeof(int32_t));
 #undef SLOT
   for (i = 0; i < ns; i++) off += align64(sizes[i]);
   if (posix_memalign(&w->block, 64, off) != 0) {
@@ -520,6 +531,8 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
     *slots[i] = b + off;
     off += align64(sizes[i]);
   }
+  if (c->fast && c->implicit)
+    for (i = 0; i < (int)fast_chunk(c); i++) w->iota[i] = i;
   return CLEARN_OK;
 }
 
@@ -698,7 +711,6 @@ static double row_lam(double reg, int weighted, double rexp, double n) {
 
 #define TILE_RB 6         /* Gram rows per tile */
 #define TILE_NC 4         /* 16-float column blocks per tile */
-#define CHUNK_BYTES 16384 /* rated rows swept per chunk: a third of L1 */
 #define PREFETCH_AHEAD 8
 
 /* Cache lines of the factor row at p (k floats), into L1 (t0) or L2. */
@@ -808,6 +820,15 @@ AVX512_FN static void gram_chunk(const float *F, int64_t k, const int32_t *idx,
   }
 }
 
+/* A rating's target in the right-hand side: the rating (less the global
+ * mean and the other side's bias with biases), or for implicit feedback
+ * the preference times the confidence, 1 + alpha |r| if r > 0, else 0. */
+static inline double target(const als_cfg *c, float v, const double *obias,
+                            int32_t other) {
+  if (c->implicit) return v > 0 ? 1.0 + c->alpha * fabs((double)v) : 0.0;
+  return c->kp > c->k ? v - c->mu - obias[other] : (double)v;
+}
+
 /* b (+)= sum_r t_r y_r and (with biases) s (+)= sum_r y_r over the chunk,
  * t_r the row's targets, stored when `first`; *tsum += sum t_r.  It is
  * the chunk's first touch of the rated rows, so it prefetches ahead. */
@@ -826,7 +847,7 @@ AVX512_FN static void rhs_chunk(const als_cfg *c, const float *F,
     }
   for (r = 0; r < n; r++) {
     const float *y = F + (size_t)idx[r] * (size_t)k;
-    double td = biased ? val[r] - c->mu - obias[idx[r]] : (double)val[r];
+    double td = target(c, val[r], obias, idx[r]);
     __m512 t = _mm512_set1_ps((float)td);
     if (r + PREFETCH_AHEAD < n)
       prefetch_row(F + (size_t)idx[r + PREFETCH_AHEAD] * (size_t)k, k, 1);
@@ -846,11 +867,12 @@ AVX512_FN static void rhs_chunk(const als_cfg *c, const float *F,
 
 /* The row's system for chol_fast from the float32 Gram (k x ldg, upper
  * 16 x 16 blocks), right-hand side bf and column sums sf: A (kp x ldp,
- * float64) = [G s; s^T n] + lam I with b in column kp. */
+ * float64) = [G s; s^T n] + lam I with b in column kp; for implicit
+ * feedback YtY (k x k, float64, NULL otherwise) is added to G. */
 AVX512_FN static void build_system(int64_t k, int64_t kp, int64_t n, double lam,
                                    const float *G, int64_t ldg, const float *bf,
-                                   const float *sf, double tsum, double *A,
-                                   int64_t ldp) {
+                                   const float *sf, double tsum,
+                                   const double *YtY, double *A, int64_t ldp) {
   int64_t i, l;
   for (i = 0; i < kp; i++) {
     double *a = A + i * ldp;
@@ -862,6 +884,7 @@ AVX512_FN static void build_system(int64_t k, int64_t kp, int64_t n, double lam,
                             : 0;
       __m512d v = _mm512_cvtps_pd(_mm512_castps512_ps256(
           _mm512_maskz_loadu_ps((__mmask16)in_g, G + i * ldg + l)));
+      if (YtY) v = _mm512_add_pd(v, _mm512_maskz_loadu_pd(in_g, YtY + i * k + l));
       /* zero left of the diagonal */
       v = _mm512_maskz_mov_pd(l >= i ? 0xFF : (__mmask8)(0xFF << (i - l)), v);
       _mm512_store_pd(a + l, v);
@@ -955,11 +978,14 @@ AVX512_FN static int64_t chol_fast(int64_t p, int64_t ld, double *A, double *x,
 
 /* out = Y^T (Y v) over the n rows (float32 passes; v and out are the
  * k-vector part, vb and *outb the bias column's, both 0/unused without
- * biases); with rhs, also rhs = Y^T t, *rhsb = sum t_r. */
+ * biases); with rhs, also rhs = Y^T t, *rhsb = sum t_r.  For implicit
+ * feedback (W) each row's term is weighted by alpha |r|: out = Y^T
+ * diag(alpha |r|) Y v; val is read then even without rhs. */
 AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
                            const float *val, const double *obias, int64_t n,
                            const float *v, float vb, float *out, double *outb,
-                           float *rhs, double *rhsb, const int NC) {
+                           float *rhs, double *rhsb, const int NC,
+                           const int W) {
   int64_t k = c->k, r;
   __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
   __m512 acc[4], racc[4], vv[4], ys[4], vbv = _mm512_set1_ps(vb);
@@ -991,6 +1017,8 @@ AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
     d = _mm512_add_ps(d, _mm512_permute_ps(d, 0x4E));
     d = _mm512_add_ps(d, _mm512_permute_ps(d, 0xB1));
     d = _mm512_add_ps(d, vbv);
+    /* implicit feedback: the rating's confidence weight alpha |r| */
+    if (W) d = _mm512_mul_ps(d, _mm512_set1_ps((float)(c->alpha * fabs(val[r]))));
 #pragma GCC unroll 4
     for (j = 0; j < NC; j++) acc[j] = _mm512_fmadd_ps(d, ys[j], acc[j]);
     if (biased) {
@@ -998,7 +1026,7 @@ AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
       sb += q;
     }
     if (rhs) {
-      double td = biased ? val[r] - c->mu - obias[idx[r]] : (double)val[r];
+      double td = target(c, val[r], obias, idx[r]);
 #pragma GCC unroll 4
       for (j = 0; j < NC; j++)
         racc[j] = _mm512_fmadd_ps(_mm512_set1_ps((float)td), ys[j], racc[j]);
@@ -1023,7 +1051,6 @@ AVX512_FN static void cg_pass_mem(const als_cfg *c, const float *F,
   int64_t k = c->k, nc = (k + 15) / 16, r, j;
   __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
   double sb = 0, tb = 0;
-  int biased = c->kp > k;
   for (j = 0; j < nc; j++) {
     _mm512_store_ps(out + 16 * j, _mm512_setzero_ps());
     if (rhs) _mm512_store_ps(rhs + 16 * j, _mm512_setzero_ps());
@@ -1040,10 +1067,11 @@ AVX512_FN static void cg_pass_mem(const als_cfg *c, const float *F,
           _mm512_maskz_loadu_ps(j == nc - 1 ? tail : 0xFFFF, y + 16 * j),
           _mm512_load_ps(v + 16 * j), d);
     q = _mm512_reduce_add_ps(d) + vb;
+    if (c->implicit) q *= (float)(c->alpha * fabs(val[r]));
     qv = _mm512_set1_ps(q);
     sb += q;
     if (rhs) {
-      td = biased ? val[r] - c->mu - obias[idx[r]] : (double)val[r];
+      td = target(c, val[r], obias, idx[r]);
       tv = _mm512_set1_ps((float)td);
       tb += td;
     }
@@ -1068,16 +1096,28 @@ AVX512_FN static void cg_pass_any(const als_cfg *c, const float *F,
                                   double *outb, float *rhs, double *rhsb) {
   switch ((c->k + 15) / 16) {
   case 1:
-    cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 1);
+    if (c->implicit)
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 1, 1);
+    else
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 1, 0);
     break;
   case 2:
-    cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 2);
+    if (c->implicit)
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 2, 1);
+    else
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 2, 0);
     break;
   case 3:
-    cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 3);
+    if (c->implicit)
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 3, 1);
+    else
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 3, 0);
     break;
   case 4:
-    cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 4);
+    if (c->implicit)
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 4, 1);
+    else
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 4, 0);
     break;
   default:
     cg_pass_mem(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb);
@@ -1102,17 +1142,99 @@ static void dense_apply(const double *A, int64_t ldp, int64_t kp,
   }
 }
 
-/* One matrix-free A v: v (kp, float64) to float32, a pass, back, + lam v. */
+/* out += YtY v (k x k, float64, symmetric) for implicit feedback, by
+ * columns (YtY's rows), 64 outputs at a time in registers. */
+AVX512_FN static void add_yty(const als_cfg *c, const double *v, double *out) {
+  int64_t k = c->k, i0, j;
+  if (!c->implicit) return;
+  for (i0 = 0; i0 < k; i0 += 64) {
+    __m512d acc[8];
+    __mmask8 m[8];
+    int b, nb = (int)((k - i0 + 7) / 8 < 8 ? (k - i0 + 7) / 8 : 8);
+    for (b = 0; b < nb; b++) {
+      int64_t left = k - i0 - 8 * b;
+      m[b] = left >= 8 ? 0xFF : (__mmask8)((1u << left) - 1);
+      acc[b] = _mm512_maskz_loadu_pd(m[b], out + i0 + 8 * b);
+    }
+    for (j = 0; j < k; j++) {
+      const double *g = c->YtY + j * k + i0;
+      __m512d vj = _mm512_set1_pd(v[j]);
+      for (b = 0; b < nb; b++)
+        acc[b] = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(m[b], g + 8 * b), vj,
+                                 acc[b]);
+    }
+    for (b = 0; b < nb; b++)
+      _mm512_mask_storeu_pd(out + i0 + 8 * b, m[b], acc[b]);
+  }
+}
+
+/* One matrix-free A v: v (kp, float64) to float32, a pass, back, + lam v
+ * (+ YtY v for implicit feedback). */
 static void cg_free_apply(const als_cfg *c, als_ws *w, const int32_t *idx,
-                          int64_t n, const float *other, double lam,
-                          const double *v, double *out) {
+                          const float *val, int64_t n, const float *other,
+                          double lam, const double *v, double *out) {
   int64_t k = c->k, kp = c->kp, j;
   double ob = 0;
   for (j = 0; j < w->ldg; j++) w->vf[j] = j < k ? (float)v[j] : 0.0f;
-  cg_pass_any(c, other, idx, NULL, NULL, n, w->vf, kp > k ? (float)v[k] : 0.0f,
+  cg_pass_any(c, other, idx, val, NULL, n, w->vf, kp > k ? (float)v[k] : 0.0f,
               w->sf, &ob, NULL, NULL);
   for (j = 0; j < k; j++) out[j] = (double)w->sf[j] + lam * v[j];
   if (kp > k) out[k] = ob + lam * v[k];
+  add_yty(c, v, out);
+}
+
+/* The implicit Gram's rows sqrt(alpha |r|) y_r of one chunk, into buf (m x
+ * k); the rows pf[0 .. n_pf) are prefetched into L2 on the way. */
+AVX512_FN static void scale_chunk(const als_cfg *c, const float *F,
+                                  const int32_t *idx, const float *val,
+                                  int64_t m, float *buf, const int32_t *pf,
+                                  int64_t n_pf) {
+  int64_t k = c->k, r, j;
+  __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
+  for (r = 0; r < m; r++) {
+    const float *y = F + (size_t)idx[r] * (size_t)k;
+    __m512 s = _mm512_set1_ps((float)sqrt(c->alpha * fabs((double)val[r])));
+    if (r < n_pf) prefetch_row(F + (size_t)pf[r] * (size_t)k, k, 0);
+    for (j = 0; j < k; j += 16) {
+      __mmask16 mk = j + 16 <= k ? 0xFFFF : tail;
+      _mm512_mask_storeu_ps(buf + r * k + j, mk,
+                            _mm512_mul_ps(s, _mm512_maskz_loadu_ps(mk, y + j)));
+    }
+  }
+}
+
+/* The row's float32 Gram (upper blocks, w->Gf), right-hand side (w->bf),
+ * column sums (w->sf) and *tsum, chunk by chunk.  pf, n_pf: the next row's
+ * rated rows, prefetched during the last chunk.  Implicit feedback weighs
+ * each rated row's outer product by alpha |r|: the chunk is scaled into
+ * w->Yc first and the Gram kernel sweeps that copy. */
+static void gram_rows(const als_cfg *c, als_ws *w, const int32_t *idx,
+                      const float *val, int64_t n, const float *other,
+                      const double *obias, const int32_t *pf, int64_t n_pf,
+                      double *tsum) {
+  int64_t k = c->k, ldg = w->ldg, r0;
+  int64_t chunk = (int64_t)fast_chunk(c);
+  *tsum = 0;
+  if (n == 0) {
+    memset(w->Gf, 0, (size_t)(k * ldg) * sizeof(float));
+    memset(w->bf, 0, (size_t)ldg * sizeof(float));
+    memset(w->sf, 0, (size_t)ldg * sizeof(float));
+  }
+  for (r0 = 0; r0 < n; r0 += chunk) {
+    int64_t m = n - r0 < chunk ? n - r0 : chunk;
+    const int32_t *nx = r0 + m < n ? idx + r0 + m : pf;
+    int64_t nn = r0 + m < n ? n - r0 - m : n_pf;
+    rhs_chunk(c, other, idx + r0, val + r0, obias, m, w->bf, w->sf, r0 == 0,
+              tsum);
+    if (c->implicit) {
+      scale_chunk(c, other, idx + r0, val + r0, m, w->Yc, nx,
+                  nn < chunk ? nn : chunk);
+      gram_chunk(w->Yc, k, w->iota, m, w->Gf, ldg, r0 == 0, NULL, 0);
+    } else {
+      gram_chunk(other, k, idx + r0, m, w->Gf, ldg, r0 == 0, nx,
+                 nn < chunk ? nn : chunk);
+    }
+  }
 }
 
 /* solve_row_fast for solver=cg: cg_row's steps. */
@@ -1120,8 +1242,9 @@ static int cg_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
                        const float *val, int64_t n, const float *other,
                        const double *obias, float *xrow, double *bias,
                        const int32_t *pf, int64_t n_pf) {
-  int64_t k = c->k, kp = c->kp, ldg = w->ldg, ldp = w->ldp, i, it, r0;
-  double lam = row_lam(c->reg, c->weighted, c->rexp, (double)n);
+  int64_t k = c->k, kp = c->kp, ldg = w->ldg, ldp = w->ldp, i, it;
+  double lam = row_lam(c->reg, c->weighted, c->rexp,
+                       reg_count(c->implicit, val, n));
   double *x = w->x, *r = w->r, *p = w->p, *Ap = w->Ap, *b = w->z, rs, rsn;
   int matrix_free = (double)n * (double)k * 4 <= CG_FREE_BYTES;
   for (i = 0; i < k; i++) x[i] = xrow[i];
@@ -1139,19 +1262,12 @@ static int cg_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
       Ap[k] = ob + lam * x[k];
       b[k] = tb;
     }
+    add_yty(c, x, Ap);
   } else {
-    int64_t chunk = CHUNK_BYTES / (4 * ldg) > 8 ? CHUNK_BYTES / (4 * ldg) : 8;
-    double tsum = 0;
-    for (r0 = 0; r0 < n; r0 += chunk) {
-      int64_t m = n - r0 < chunk ? n - r0 : chunk;
-      const int32_t *nx = r0 + m < n ? idx + r0 + m : pf;
-      int64_t nn = r0 + m < n ? n - r0 - m : n_pf;
-      rhs_chunk(c, other, idx + r0, val + r0, obias, m, w->bf, w->sf, r0 == 0,
-                &tsum);
-      gram_chunk(other, k, idx + r0, m, w->Gf, ldg, r0 == 0, nx,
-                 nn < chunk ? nn : chunk);
-    }
-    build_system(k, kp, n, lam, w->Gf, ldg, w->bf, w->sf, tsum, w->A, ldp);
+    double tsum;
+    gram_rows(c, w, idx, val, n, other, obias, pf, n_pf, &tsum);
+    build_system(k, kp, n, lam, w->Gf, ldg, w->bf, w->sf, tsum,
+                 c->implicit ? c->YtY : NULL, w->A, ldp);
     for (i = 0; i < kp; i++) b[i] = w->A[i * ldp + kp];
     dense_apply(w->A, ldp, kp, x, Ap);
   }
@@ -1160,7 +1276,7 @@ static int cg_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
   for (it = 0; it < c->cg_steps && rs > 1e-30; it++) {
     double pAp, a;
     if (matrix_free)
-      cg_free_apply(c, w, idx, n, other, lam, p, Ap);
+      cg_free_apply(c, w, idx, val, n, other, lam, p, Ap);
     else
       dense_apply(w->A, ldp, kp, p, Ap);
     pAp = dot_d(p, Ap, kp);
@@ -1186,27 +1302,15 @@ static int solve_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
                           const float *val, int64_t n, const float *other,
                           const double *obias, float *xrow, double *bias,
                           const int32_t *pf, int64_t n_pf) {
-  int64_t k = c->k, kp = c->kp, ldg = w->ldg, ldp = w->ldp, j, r0;
-  int64_t chunk = CHUNK_BYTES / (4 * ldg) > 8 ? CHUNK_BYTES / (4 * ldg) : 8;
-  double lam = row_lam(c->reg, c->weighted, c->rexp, (double)n), tsum = 0;
-  double *x = w->z;
+  int64_t k = c->k, kp = c->kp, ldg = w->ldg, ldp = w->ldp, j;
+  double lam = row_lam(c->reg, c->weighted, c->rexp,
+                       reg_count(c->implicit, val, n));
+  double *x = w->z, tsum;
   if (c->cg)
     return cg_row_fast(c, w, idx, val, n, other, obias, xrow, bias, pf, n_pf);
-  if (n == 0) {
-    memset(w->Gf, 0, (size_t)(k * ldg) * sizeof(float));
-    memset(w->bf, 0, (size_t)ldg * sizeof(float));
-    memset(w->sf, 0, (size_t)ldg * sizeof(float));
-  }
-  for (r0 = 0; r0 < n; r0 += chunk) {
-    int64_t m = n - r0 < chunk ? n - r0 : chunk;
-    const int32_t *nx = r0 + m < n ? idx + r0 + m : pf;
-    int64_t nn = r0 + m < n ? n - r0 - m : n_pf;
-    rhs_chunk(c, other, idx + r0, val + r0, obias, m, w->bf, w->sf, r0 == 0,
-              &tsum);
-    gram_chunk(other, k, idx + r0, m, w->Gf, ldg, r0 == 0, nx,
-               nn < chunk ? nn : chunk);
-  }
-  build_system(k, kp, n, lam, w->Gf, ldg, w->bf, w->sf, tsum, w->A, ldp);
+  gram_rows(c, w, idx, val, n, other, obias, pf, n_pf, &tsum);
+  build_system(k, kp, n, lam, w->Gf, ldg, w->bf, w->sf, tsum,
+               c->implicit ? c->YtY : NULL, w->A, ldp);
   if (chol_fast(kp, ldp, w->A, x, w->inv) != 0) return CLEARN_ENUMERIC;
   for (j = 0; j < k; j++) xrow[j] = (float)x[j];
   if (kp > k) *bias = x[k];
@@ -1248,7 +1352,7 @@ static int wide_ok(clearn_dtype dt) {
 }
 
 static int fast_path_ok(const als_cfg *c) {
-  return !c->implicit && !c->nonneg && c->kp <= 256 && wide_ok(c->dt);
+  return !c->nonneg && c->kp <= 256 && wide_ok(c->dt);
 }
 #else
 static int solve_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
@@ -1488,7 +1592,15 @@ static void train_terms(const als_model *m, const clearn__rshard *sh,
         }
       }
     }
-    if (m->implicit) {
+    if (m->implicit && wd) {
+      /* as below, with x in float64 already: t = (Y^T Y) x by columns */
+      double tbuf[WIDE_MAX + 8], *t = tbuf;
+      int64_t a, b;
+      for (b = 0; b < k; b++) t[b] = 0;
+      for (a = 0; a < k; a++)
+        for (b = 0; b < k; b++) t[b] += YtY[a * k + b] * xd[a];
+      for (a = 0; a < k; a++) l += xd[a] * t[a];
+    } else if (m->implicit) {
       /* unrated pairs: the sum over all items of s^2 = x^T (Y^T Y) x */
       int64_t a, b;
       for (a = 0; a < k; a++) {
