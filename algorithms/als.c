@@ -44,14 +44,16 @@
  * (Spark uses an NNLS solver on the same normal equations); biases stay
  * unconstrained.
  *
- * Fast path.  Explicit float32 fits (Cholesky or CG) on a CPU with
- * AVX-512 skip the gather and the small BLAS/LAPACK calls, whose fixed
- * costs dominate at ranks of tens: a register-blocked kernel reads the
- * rated rows in place, chunk by chunk, for the Gram's upper triangle and
- * the right-hand side, and a padded float64 Cholesky solves the system
- * (section "fast path" below).  Same equations, same result up to
- * rounding; the generic path stays for float64, implicit feedback, NNLS
- * and other CPUs.
+ * Fast path.  Float32 fits (explicit or implicit, Cholesky or CG) on a
+ * CPU with AVX-512 skip the gather and the small BLAS/LAPACK calls, whose
+ * fixed costs dominate at ranks of tens: a register-blocked kernel reads
+ * the rated rows in place, chunk by chunk, for the Gram's upper triangle
+ * and the right-hand side, and a padded float64 Cholesky solves the system
+ * (section "fast path" below).  Implicit feedback scales each chunk's rows
+ * by sqrt(alpha |r|) into a small buffer for the same kernel, weighs the
+ * matrix-free CG terms by alpha |r|, and adds Y^T Y in float64.  Same
+ * equations, same result up to rounding; the generic path stays for
+ * float64, NNLS and other CPUs.
  *
  * Determinism.  A row's solve reads only that row's ratings, the other
  * side's factors, the shared Y^T Y and (for CG) the row's previous value,
@@ -447,7 +449,7 @@ typedef struct {
   int64_t cg_steps;
   double reg, rexp, alpha, mu; /* rexp: reg_exponent */
   const double *YtY; /* implicit: k x k, full */
-  int fast;          /* explicit float32 rows through the AVX-512 kernels */
+  int fast;          /* float32 rows through the AVX-512 kernels */
 } als_cfg;
 
 /* Per-thread workspace, one 64-byte aligned block so every thread's
@@ -694,7 +696,7 @@ static double row_lam(double reg, int weighted, double rexp, double n) {
   return reg * (rexp == 1.0 ? n : pow(n, rexp));
 }
 
-/* ---- fast path: float32 explicit rows with AVX-512 ------------------------
+/* ---- fast path: float32 rows with AVX-512 ---------------------------------
  *
  * The generic path gathers a row's n rated factor rows into a buffer,
  * then SSYRK, GEMV and LAPACK's Cholesky work on it.  For ranks of tens,
