@@ -71,9 +71,8 @@ CLEARN_API int clearn_estimator_set_checkpoint(clearn_estimator *est,
  * model must come from the same ratings (same ids, count and mean:
  * CLEARN_EINVAL otherwise) and parameters (rank, dtype, biases, implicit,
  * weighted_reg, nonnegative, reg, reg_exponent, alpha; the others may
- * change).  A model
- * that has max_iter iterations already, or that met tol, is left as it
- * is.  A failed resume keeps the model. */
+ * change).  A model that has max_iter iterations already, or that met tol,
+ * is left as it is.  A failed resume keeps the model. */
 CLEARN_API int clearn_estimator_resume_ratings(clearn_estimator *est,
                                                const clearn_ratings *train,
                                                const clearn_ratings *validation);
