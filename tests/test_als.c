@@ -466,7 +466,7 @@ static void test_numpy(const char *script, const char *python, int *skipped) {
     }
     clearn_estimator_free(est);
     /* float32 factors against the same reference, looser. */
-    if (q == 1 || q == 4 || q == 6 || q == 7 || q == 8) {
+    if (q == 1 || q == 4 || q == 6 || q == 7 || q == 8 || q == 9) {
       char set32[300];
       clearn_matrix *U32;
       snprintf(set32, sizeof set32, "%.*s dtype=float32",
