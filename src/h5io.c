@@ -14,7 +14,9 @@
  *     HDF5 1.10 can hang or crash when it is damaged.
  *   - Writes go to a temporary file beside the target, which is flushed,
  *     fsync'ed and rename()d over the target: a crash or a full disk never
- *     replaces a good file with a half-written one.
+ *     replaces a good file with a half-written one.  The temporary name
+ *     carries its writer, so a later save removes those of killed writers
+ *     (tmpname.c).
  *   - HDF5's automatic error printing is switched off around every call
  *     (H5E_BEGIN_TRY), because the library must never print.
  */
@@ -568,9 +570,10 @@ int clearn__h5_superblock_fix(unsigned char *img, size_t n) {
 
 int clearn__h5_atomic_begin(clearn__h5_atomic *a, const char *path) {
   static _Thread_local unsigned counter;
-  size_t n = strlen(path) + 64;
+  size_t n = strlen(path) + 128;
   hid_t fapl = H5I_INVALID_HID;
-  int fd = -1, tries;
+  int fd = -1, tries, owned;
+  char owner[96];
   memset(a, 0, sizeof *a);
   a->file = H5I_INVALID_HID;
   a->fd = -1;
@@ -583,13 +586,25 @@ int clearn__h5_atomic_begin(clearn__h5_atomic *a, const char *path) {
     return clearn__err(CLEARN_ENOMEM, "out of memory");
   }
   strcpy(a->path, path);
-  /* Temporary name "<path>.tmp-<pid>-<n>-<time>": beside the target, so
-   * rename() stays within one file system and is atomic; O_EXCL on a
-   * fresh name never clobbers another writer's temp file. */
+  /* Temporary files of earlier saves of this path whose writer was killed
+   * (tmpname.c). */
+  clearn__tmp_sweep(path);
+  /* Temporary name "<path>.tmp-<owner>-<n>" (tmpname.c), or without /proc
+   * or if that name is too long "<path>.tmp-<pid>-<n>-<time>": beside the
+   * target, so rename() stays within one file system and is atomic;
+   * O_EXCL on a fresh name never clobbers another writer's temp file. */
+  owned = clearn__tmp_owner((long)getpid(), owner, sizeof owner) == 0;
   for (tries = 0; tries < 100 && fd < 0; tries++) {
-    snprintf(a->tmp_path, n, "%s.tmp-%ld-%u-%ld", path, (long)getpid(),
-             counter++, (long)time(NULL));
+    if (owned)
+      snprintf(a->tmp_path, n, "%s.tmp-%s-%u", path, owner, counter++);
+    else
+      snprintf(a->tmp_path, n, "%s.tmp-%ld-%u-%ld", path, (long)getpid(),
+               counter++, (long)time(NULL));
     fd = open(a->tmp_path, O_WRONLY | O_CREAT | O_EXCL, 0666);
+    if (fd < 0 && errno == ENAMETOOLONG && owned) {
+      owned = 0;
+      continue;
+    }
     if (fd < 0 && errno != EEXIST) break;
   }
   if (fd < 0) {

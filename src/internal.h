@@ -529,6 +529,13 @@ int clearn__h5_atomic_begin(clearn__h5_atomic *a, const char *path);
 int clearn__h5_superblock_fix(unsigned char *img, size_t n);
 int clearn__h5_atomic_commit(clearn__h5_atomic *a);
 void clearn__h5_atomic_abort(clearn__h5_atomic *a);
+/* Temporary names of atomic saves (tmpname.c).  clearn__tmp_owner writes
+ * "<pid>-<start>-<boot>-<pidns>" for a live (or zombie) process; -1 where
+ * it cannot be known (no /proc).  clearn__tmp_sweep removes the files
+ * "<path>.tmp-<owner>-<n>" whose owner is provably dead; best effort, no
+ * allocation, never an error. */
+int clearn__tmp_owner(long pid, char *buf, size_t cap);
+void clearn__tmp_sweep(const char *path);
 /* Open an existing file read-only; errors name the path. */
 int clearn__h5_open_read(const char *path, hid_t *file);
 

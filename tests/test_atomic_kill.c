@@ -8,10 +8,16 @@
  * format (clearn_ratings_save) the same way.
  *
  * A kill leaves the temporary file of the interrupted save behind (named
- * <path>.tmp-<pid>-...; nothing can remove it after SIGKILL): it is never
- * read, and the test counts them.
+ * <path>.tmp-<owner>-<n>; nothing in the killed process can remove it): it
+ * is never read, and the next save of the same path removes it -- after
+ * the kills, one more save of each path must leave no temporary file.
+ * stale_temps() checks that removal one case at a time: planted temporary
+ * files of a dead writer and of a reused pid go, those of a live writer,
+ * of this process, of another boot or pid namespace, of another target and
+ * in another naming stay.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +28,7 @@
 
 #include <clearn/clearn.h>
 
+#include "internal.h"
 #include "testutil.h"
 
 static void sleep_us(long us) {
@@ -73,6 +80,114 @@ static int count_tmp(const char *dir) {
   while (d && (e = readdir(d)) != NULL) n += strstr(e->d_name, ".tmp-") != NULL;
   if (d) closedir(d);
   return n;
+}
+
+static void plant(const char *path) {
+  FILE *f = fopen(path, "w");
+  CHECK(f != NULL, "cannot plant %s", path);
+  if (f) {
+    fputs("partial", f);
+    fclose(f);
+  }
+}
+
+static int exists(const char *path) { return access(path, F_OK) == 0; }
+
+/* Owner strings of a process that has exited (a zombie until reaped, so
+ * its /proc entry is still there) and of one that keeps running. */
+static void stale_temps(const char *dir, const clearn_estimator *est) {
+  char target[160], other[160], dead[96], live[96], self[96], bad[96];
+  char p_dead[320], p_live[320], p_self[320], p_reused[320], p_boot[320],
+      p_ns[320], p_legacy[320], p_other[320];
+  long pid;
+  long long start;
+  char boot[17];
+  unsigned long long ns;
+  siginfo_t si;
+  pid_t gone = fork(), alive;
+  if (gone == 0) _exit(0);
+  /* wait for the exit without reaping: the zombie keeps its start time */
+  while (waitid(P_PID, (id_t)gone, &si, WEXITED | WNOWAIT) != 0 &&
+         errno == EINTR) {
+  }
+  if (clearn__tmp_owner((long)gone, dead, sizeof dead) != 0) {
+    waitpid(gone, NULL, 0);
+    fprintf(stderr, "SKIPPED stale temporary files: no /proc here\n");
+    return;
+  }
+  waitpid(gone, NULL, 0);
+  alive = fork();
+  if (alive == 0) {
+    pause();
+    _exit(0);
+  }
+  CHECK(clearn__tmp_owner((long)alive, live, sizeof live) == 0, "owner of %ld",
+        (long)alive);
+  CHECK(clearn__tmp_owner((long)getpid(), self, sizeof self) == 0, "own owner");
+  CHECK(sscanf(live, "%ld-%lld-%16[0-9a-f]-%llu", &pid, &start, boot, &ns) ==
+            4,
+        "owner '%s'", live);
+  snprintf(target, sizeof target, "%s/sweep.h5", dir);
+  snprintf(other, sizeof other, "%s/other.h5", dir);
+  snprintf(p_dead, sizeof p_dead, "%s.tmp-%s-0", target, dead);
+  snprintf(p_live, sizeof p_live, "%s.tmp-%s-0", target, live);
+  snprintf(p_self, sizeof p_self, "%s.tmp-%s-9", target, self);
+  /* the live pid with another start time: a dead writer whose pid a later
+   * process reuses */
+  snprintf(bad, sizeof bad, "%ld-%lld-%s-%llu", pid, start + 1, boot, ns);
+  snprintf(p_reused, sizeof p_reused, "%s.tmp-%s-0", target, bad);
+  /* the dead writer's pid on another machine (or boot), in another pid
+   * namespace (a container) */
+  sscanf(dead, "%ld-%lld-%16[0-9a-f]-%llu", &pid, &start, boot, &ns);
+  boot[0] = boot[0] == '0' ? '1' : '0';
+  snprintf(bad, sizeof bad, "%ld-%lld-%s-%llu", pid, start, boot, ns);
+  snprintf(p_boot, sizeof p_boot, "%s.tmp-%s-0", target, bad);
+  boot[0] = boot[0] == '0' ? '1' : '0';
+  snprintf(bad, sizeof bad, "%ld-%lld-%s-%llu", pid, start, boot, ns + 1);
+  snprintf(p_ns, sizeof p_ns, "%s.tmp-%s-0", target, bad);
+  snprintf(p_legacy, sizeof p_legacy, "%s.tmp-%ld-0-%ld", target, pid,
+           (long)time(NULL));
+  snprintf(p_other, sizeof p_other, "%s.tmp-%s-0", other, dead);
+  plant(p_dead);
+  plant(p_live);
+  plant(p_self);
+  plant(p_reused);
+  plant(p_boot);
+  plant(p_ns);
+  plant(p_legacy);
+  plant(p_other);
+  CHECK_OK(clearn_estimator_save(est, target));
+  CHECK(!exists(p_dead), "a dead writer's temporary file is left: %s", p_dead);
+  CHECK(!exists(p_reused), "a temporary file of a reused pid is left: %s",
+        p_reused);
+  CHECK(exists(p_live), "a live writer's temporary file was removed: %s",
+        p_live);
+  CHECK(exists(p_self), "this process's temporary file was removed: %s",
+        p_self);
+  CHECK(exists(p_boot), "another boot's temporary file was removed: %s",
+        p_boot);
+  CHECK(exists(p_ns), "another pid namespace's temporary file was removed: %s",
+        p_ns);
+  CHECK(exists(p_legacy), "an old-style temporary file was removed: %s",
+        p_legacy);
+  CHECK(exists(p_other), "another target's temporary file was removed: %s",
+        p_other);
+  /* the save itself left only its target */
+  CHECK(count_tmp(dir) == 6, "%d temporary files, want the 6 planted ones kept",
+        count_tmp(dir));
+  kill(alive, SIGKILL);
+  waitpid(alive, NULL, 0);
+  /* now that writer is dead too */
+  CHECK_OK(clearn_estimator_save(est, target));
+  CHECK(!exists(p_live), "a killed writer's temporary file is left: %s",
+        p_live);
+  CHECK(exists(p_self), "this process's temporary file was removed: %s",
+        p_self);
+  unlink(p_self);
+  unlink(p_boot);
+  unlink(p_ns);
+  unlink(p_legacy);
+  unlink(p_other);
 }
 
 int main(void) {
@@ -139,6 +254,13 @@ int main(void) {
          "files left by killed saves\n",
          cycle_us / 1000.0, seen[2], seen[3], rseen[1], rseen[2],
          count_tmp(dir));
+  /* the next save of each path removes what the killed saves left */
+  CHECK_OK(clearn_estimator_save(a, path));
+  CHECK_OK(clearn_ratings_save(r, rpath));
+  CHECK(count_tmp(dir) == 0,
+        "%d temporary files left after a save that follows the kills",
+        count_tmp(dir));
+  stale_temps(dir, a);
   /* both outcomes must have happened, or the kills missed the saves */
   CHECK(seen[2] > 0 && seen[3] > 0, "outcomes %d / %d", seen[2], seen[3]);
   CHECK(rseen[1] > 0 && rseen[2] > 0, "ratings outcomes %d / %d", rseen[1],

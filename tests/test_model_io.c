@@ -925,9 +925,9 @@ static void test_no_temp_files(void) {
  * target always loads, holding the old or the new model.  Each round
  * starts from the small "old" model, the child saves a ~4 MB "new" one
  * over it again and again.  A killed save may leave its temporary file
- * "<path>.tmp-<pid>-<n>-<time>" behind (nothing can remove it after
- * SIGKILL); the target itself is never affected.  Leftovers are counted,
- * reported and removed here. */
+ * "<path>.tmp-<owner>-<n>" behind (the next save of the path removes it:
+ * test_atomic_kill); the target itself is never affected.  Leftovers are
+ * counted, reported and removed here. */
 static void test_interrupted_save(void) {
   static const int delays_us[] = {500,   1000,  2000,  3000,  5000,  8000,
                                   13000, 21000, 34000, 55000, 89000, 144000};
