@@ -1394,6 +1394,15 @@ static int solve_row(const als_cfg *c, als_ws *w, const int32_t *idx,
   double lam = row_lam(c->reg, c->weighted, c->rexp,
                        reg_count(c->implicit, val, n));
   int rc;
+  if (n == 0) {
+    /* A row without ratings (an HDF5 ratings file may list such ids): no
+     * data term, so the minimum-norm solution is 0 -- also with
+     * weighted_reg, whose penalty vanishes there (w = 0) and would leave a
+     * singular system. */
+    memset(xrow, 0, (size_t)k * c->es);
+    if (kp > k) *bias = 0;
+    return CLEARN_OK;
+  }
   if (c->fast)
     return solve_row_fast(c, w, idx, val, n, other, obias, xrow, bias, pf,
                           n_pf);
