@@ -17,6 +17,7 @@
 
 #include <clearn/clearn.h>
 
+#include "internal.h"
 #include "testutil.h"
 
 static char g_dir[64];
@@ -128,9 +129,16 @@ static void als_rows(void) {
   clearn_matrix_free(U);
   CHECK_OK(clearn_estimator_predict_pairs(als, &u[6], &i[6], 1, &pr));
   CHECK(isfinite(pr), "row 10: prediction %g", pr);
-  /* rank larger than both dimensions: allowed (regularized systems) */
+  /* rank larger than one dimension (3 items, 4 users), then larger than
+   * both: allowed (regularized systems), finite predictions */
+  CHECK_OK(clearn_estimator_set_param_int(als, "rank", 4));
+  ROW(12, clearn_estimator_fit_ratings(als, r, NULL), CLEARN_OK, NULL);
+  CHECK_OK(clearn_estimator_predict_pairs(als, &u[0], &i[0], 1, &pr));
+  CHECK(isfinite(pr), "row 12: rank 4 > 3 items: prediction %g", pr);
   CHECK_OK(clearn_estimator_set_param_int(als, "rank", 50));
   ROW(12, clearn_estimator_fit_ratings(als, r, NULL), CLEARN_OK, NULL);
+  CHECK_OK(clearn_estimator_predict_pairs(als, &u[0], &i[0], 1, &pr));
+  CHECK(isfinite(pr), "row 12: rank 50: prediction %g", pr);
   ROW(11, clearn_estimator_set_param_int(als, "rank", 0), CLEARN_EPARAM,
       "als: parameter 'rank' = 0: must be >= 1");
   ROW(11, clearn_estimator_set_param_double(als, "reg", -0.1), CLEARN_EPARAM,
@@ -151,6 +159,52 @@ static void als_rows(void) {
       "not positive definite");
   clearn_estimator_free(als);
   clearn_ratings_free(r);
+}
+
+/* Row 23: a rating matrix with an empty row (user 5) and an empty column
+ * (item 12).  clearn's own loaders keep only ids that have ratings, but an
+ * HDF5 ratings file may list more ids (docs/ratings-format.md), so the
+ * file is written from such an object and loaded back. */
+static void empty_rows(void) {
+  int64_t *uid = malloc(5 * sizeof *uid), *iid = malloc(3 * sizeof *iid);
+  int32_t u[6] = {0, 0, 1, 2, 3, 3}, i[6] = {0, 1, 0, 1, 0, 1};
+  float v[6] = {5, 3, 4, 2, 1, 4};
+  int64_t pu[3] = {5, 1, 5}, pi[3] = {12, 12, 10};
+  double pr[3];
+  clearn_ratings *r = NULL, *back = NULL;
+  clearn_estimator *als = est_of("als");
+  clearn_matrix *U = NULL, *V = NULL;
+  char path[160];
+  int k;
+  if (uid == NULL || iid == NULL) exit(2);
+  for (k = 0; k < 5; k++) uid[k] = k + 1;
+  for (k = 0; k < 3; k++) iid[k] = 10 + k;
+  CHECK_OK(clearn__ratings_build(uid, 5, iid, 3, u, i, v, 6, &r));
+  snprintf(path, sizeof path, "%s/empty_rows.h5", g_dir);
+  CHECK_OK(clearn_ratings_save(r, path));
+  ROW(23, clearn_ratings_load(path, &back), CLEARN_OK, NULL);
+  CHECK(back && clearn_ratings_n_users(back) == 5 &&
+            clearn_ratings_n_items(back) == 3 && clearn_ratings_nnz(back) == 6,
+        "%s", "row 23: the file keeps the ids without ratings");
+  CHECK_OK(clearn_estimator_set_param_int(als, "rank", 2));
+  ROW(23, clearn_estimator_fit_ratings(als, back, NULL), CLEARN_OK, NULL);
+  CHECK_OK(clearn_estimator_get_attr(als, "user_factors", &U));
+  CHECK_OK(clearn_estimator_get_attr(als, "item_factors", &V));
+  CHECK(U && V && clearn_matrix_rows(U) == 5 && clearn_matrix_rows(V) == 3,
+        "%s", "row 23: a factor row for every id");
+  /* no ratings, no data term: the regularized solution is zero */
+  for (k = 0; U && V && k < 2; k++)
+    CHECK(((float *)clearn_matrix_data(U))[4 * 2 + k] == 0.0f &&
+              ((float *)clearn_matrix_data(V))[2 * 2 + k] == 0.0f,
+          "row 23: factor %d of the empty row / column is not 0", k);
+  CHECK_OK(clearn_estimator_predict_pairs(als, pu, pi, 3, pr));
+  for (k = 0; k < 3; k++)
+    CHECK(isfinite(pr[k]), "row 23: prediction %d = %g", k, pr[k]);
+  clearn_matrix_free(U);
+  clearn_matrix_free(V);
+  clearn_estimator_free(als);
+  clearn_ratings_free(r);
+  clearn_ratings_free(back);
 }
 
 static void matrix_rows(void) {
@@ -282,6 +336,45 @@ static void file_rows(void) {
     clearn_matrix_free(f0);
   }
   ROW(19, clearn_estimator_load(good, "ridge", &got), CLEARN_EKIND, "als");
+  {
+    /* a checkpoint is a model file: truncated, of another kind, or of
+     * other data (resume) */
+    clearn_estimator *ck = est_of("als"), *ridge = est_of("ridge");
+    clearn_ratings *other = NULL;
+    char ckp[160], cut[160], rp[160];
+    int64_t ou[4] = {1, 1, 2, 5}, oi[4] = {10, 11, 10, 11};
+    float ov[4] = {1, 2, 3, 4};
+    snprintf(ckp, sizeof ckp, "%s/ck.h5", g_dir);
+    snprintf(cut, sizeof cut, "%s/ck_cut.h5", g_dir);
+    snprintf(rp, sizeof rp, "%s/ridge.h5", g_dir);
+    CHECK_OK(clearn_estimator_set_param_int(ck, "rank", 2));
+    CHECK_OK(clearn_estimator_set_param_int(ck, "max_iter", 4));
+    CHECK_OK(clearn_estimator_set_checkpoint(ck, ckp, 2));
+    CHECK_OK(clearn_estimator_fit_ratings(ck, r, NULL));
+    copy_file(ckp, cut, file_size(ckp) * 2 / 3, -1);
+    ROW(24, clearn_estimator_load(cut, "als", &got), CLEARN_EFORMAT,
+        "ck_cut.h5");
+    ROW(24, clearn_estimator_load(ckp, "als", &got), CLEARN_OK, NULL);
+    CHECK_OK(clearn_ratings_from_triples(ou, oi, ov, 4, &other));
+    ROW(24, clearn_estimator_resume_ratings(got, other, NULL), CLEARN_EINVAL,
+        "not the same ids");
+    clearn_estimator_free(got);
+    got = NULL;
+    {
+      double X[4] = {1, 2, 3, 5}, y[2] = {1, 2};
+      clearn_matrix *mx = NULL, *my = NULL;
+      clearn_matrix_wrap(X, 2, 2, CLEARN_FLOAT64, &mx);
+      clearn_matrix_wrap(y, 2, 1, CLEARN_FLOAT64, &my);
+      CHECK_OK(clearn_estimator_fit(ridge, mx, my, NULL));
+      CHECK_OK(clearn_estimator_save(ridge, rp));
+      clearn_matrix_free(mx);
+      clearn_matrix_free(my);
+    }
+    ROW(24, clearn_estimator_load(rp, "als", &got), CLEARN_EKIND, "ridge");
+    clearn_ratings_free(other);
+    clearn_estimator_free(ck);
+    clearn_estimator_free(ridge);
+  }
   /* a newer schema: rewrite the attribute with h5py-free means: the C API
    * has no writer for it, so patch through h5 tools when present */
   snprintf(cmd, sizeof cmd,
@@ -331,6 +424,7 @@ int main(void) {
   if (mkdtemp(g_dir) == NULL) return 2;
   text_rows();
   als_rows();
+  empty_rows();
   matrix_rows();
   file_rows();
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", g_dir);
