@@ -3,7 +3,7 @@
 # SGEMM flop floor and against a NumPy ALS-WR of the same update
 # (bench/als_numpy.py) on the same split, which bench_als exports.
 #
-# usage: bench/run_als.sh BUILD_DIR [ml1m|gen|tune|all]
+# usage: bench/run_als.sh BUILD_DIR [ml1m|gen|tune|implicit|rows|all]
 #
 # BUILD_DIR holds an already built bench_als (BUILD_DIR/bench/bench_als or
 # BUILD_DIR/bench_als; this script builds nothing).  Parts:
@@ -17,6 +17,10 @@
 #         RSS for Cholesky and CG against the flop floor; both solvers on
 #         a 90/10 holdout for RMSE at equal iterations; NumPy for one
 #         iteration on the same holdout split
+#   implicit  the same data as implicit feedback (alpha 1), rank 64:
+#         s/iteration, CPU seconds and peak RSS, Cholesky and CG
+#   rows  one pass of random factor-row reads over each CSR, 1 and 2
+#         threads: the memory floor of any pass (what bounds CG)
 #   all   (default) tune, ml1m and gen
 #
 # Environment: ML1M (/work/shared/data/movielens/ml-1m/ratings-notime.dat),
@@ -32,7 +36,7 @@
 # one side alone.  Prints figures; never fails on a time.
 set -eu
 
-[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [ml1m|gen|tune|all]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [ml1m|gen|tune|implicit|rows|all]" >&2; exit 2; }
 BUILD=$1
 WHICH=${2:-all}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -66,7 +70,7 @@ GFLOPS=$(val gflops "$(echo "$OUT" | grep '^RESULT mode=sgemm')")
 
 case $WHICH in
   all) PARTS="tune ml1m gen" ;;
-  tune|ml1m|gen) PARTS=$WHICH ;;
+  tune|ml1m|gen|implicit|rows) PARTS=$WHICH ;;
   *) echo "$0: unknown part '$WHICH'" >&2; exit 2 ;;
 esac
 
@@ -199,6 +203,21 @@ gen)
     printf "holdout (90%% fitted): cholesky %.3f s/it, valid RMSE %.4f; cg %.3f s/it, valid RMSE %.4f after the same iterations\n", hc, vc, hg, vg
     if (ni != "") printf "NumPy, same holdout split: %.2f s/iteration (%.1fx clearn Cholesky), peak RSS %.0f MB\n", ni, ni / hc, nm
   }'
+  ;;
+implicit)
+  echo "== ml-20m shape, implicit feedback (alpha 1), rank 64: Cholesky, then CG ($CG)"
+  for S in "" "$CG"; do
+    OUT=$("$BIN" gen rank=64 max_iter="$GEN_ITERS" implicit=true alpha=1 $S \
+          --gflops "$GFLOPS"); echo "$OUT"
+    R=$(echo "$OUT" | grep '^RESULT mode=gen')
+    echo "implicit ${S:-cholesky}: $(val later_iter_s "$R") s/iteration," \
+         "$(val cpu_s "$R") CPU-s in $(val iters "$R") iterations," \
+         "fit peak $(val fit_peak_mb "$R") MB"
+  done
+  ;;
+rows)
+  echo "== one pass of random factor-row reads over each CSR (the memory floor of a pass)"
+  "$BIN" rows --reps "$REPS"
   ;;
 esac
 done
