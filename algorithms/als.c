@@ -2066,86 +2066,207 @@ static void top_k(const double *s, int64_t n, int64_t k, const int64_t *id_of,
   }
 }
 
+/* Push candidate (v, j) into the k-heap of the best (h entries so far,
+ * room for kk) as top_k does. */
+static void heap_offer(scored *heap, int64_t *h, int64_t kk, double v,
+                       int64_t j) {
+  scored e;
+  e.s = v;
+  e.i = j;
+  if (*h < kk) {
+    int64_t at = (*h)++;
+    heap[at] = e;
+    while (at > 0 && worse(&heap[at], &heap[(at - 1) / 2])) {
+      scored t = heap[at];
+      heap[at] = heap[(at - 1) / 2];
+      heap[(at - 1) / 2] = t;
+      at = (at - 1) / 2;
+    }
+  } else if (worse(&heap[0], &e)) {
+    heap[0] = e;
+    sift_down(heap, *h, 0);
+  }
+}
+
+#if ALS_AVX512
+/* top_k over float32 scores s[j] + (base + ib[j]) (ib NULL: s[j] alone)
+ * with the items where skip[j] != 0 left out: the same heap, fed the
+ * same candidates in the same order, so the same answer as top_k on the
+ * float64 scores with NaN at the skipped items.  Once the heap is full,
+ * 8 scores at a time are compared with its worst; only those above it
+ * (rare after the first few hundred items) go to the heap. */
+AVX512_FN static void top_k_f32(const float *s, int64_t n, double base,
+                                const double *ib, const unsigned char *skip,
+                                int64_t k, const int64_t *id_of, scored *heap,
+                                int64_t *ids, double *sc) {
+  int64_t j = 0, h = 0, kk = k < n ? k : n;
+  __m512d vb = _mm512_set1_pd(base);
+  for (; j < n && h < kk; j++) {
+    double v = ib ? (double)s[j] + (base + ib[j]) : (double)s[j];
+    if (!skip[j] && !isnan(v)) heap_offer(heap, &h, kk, v, j);
+  }
+  for (; kk > 0 && j + 8 <= n; j += 8) {
+    __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(s + j));
+    __mmask8 above;
+    if (ib) v = _mm512_add_pd(v, _mm512_add_pd(vb, _mm512_loadu_pd(ib + j)));
+    above = _mm512_cmp_pd_mask(v, _mm512_set1_pd(heap[0].s), _CMP_GT_OQ);
+    while (above) {
+      int b = __builtin_ctz(above);
+      double x = ib ? (double)s[j + b] + (base + ib[j + b]) : (double)s[j + b];
+      above &= (__mmask8)(above - 1);
+      if (!skip[j + b]) heap_offer(heap, &h, kk, x, j + b);
+    }
+  }
+  for (; kk > 0 && j < n; j++) {
+    double v = ib ? (double)s[j] + (base + ib[j]) : (double)s[j];
+    if (!skip[j] && !isnan(v)) heap_offer(heap, &h, kk, v, j);
+  }
+  for (j = h; j < k; j++) {
+    ids[j] = -1;
+    if (sc) sc[j] = NAN;
+  }
+  while (h > 0) {
+    scored t = heap[0];
+    heap[0] = heap[--h];
+    sift_down(heap, h, 0);
+    ids[h] = id_of[t.i];
+    if (sc) sc[h] = t.s;
+  }
+}
+#endif
+
 #define REC_BLOCK 64
 
+/* One task of als_recommend: users[0 .. nb) (original ids) into
+ * items/scores (rows of k), with this thread's buffers. */
+static int recommend_block(const als_model *m, const int64_t *users,
+                           int64_t nb, int64_t k, const clearn_ratings *exclude,
+                           int64_t *items, double *scores, void *Ub, void *S,
+                           double *d, unsigned char *skip, scored *heap) {
+  int64_t ni = m->n_items, rows[REC_BLOCK], pos[REC_BLOCK], j, q, nk = 0;
+  for (j = 0; j < nb; j++) {
+    rows[j] = user_row(m, users[j]);
+    pos[j] = rows[j] >= 0 ? nk++ : -1;
+    if (rows[j] >= 0)
+      memcpy(row_ptr(Ub, pos[j], m->k, m->es),
+             row_ptr(m->U, rows[j], m->k, m->es), (size_t)m->k * m->es);
+  }
+  if (nk > 0) {
+    int rc = m->dt == CLEARN_FLOAT32
+                 ? clearn__sgemm_nt(nk, ni, m->k, 1.0f, Ub, m->k, m->V, m->k,
+                                    0.0f, S)
+                 : clearn__dgemm_nt(nk, ni, m->k, 1.0, Ub, m->k, m->V, m->k,
+                                    0.0, S);
+    if (rc != CLEARN_OK) return rc;
+  }
+  for (j = 0; j < nb; j++) {
+    int64_t *out_i = items + j * k, r = rows[j], eu = -1, q0 = 0, q1 = 0;
+    const int32_t *seen = r >= 0 ? m->seen + m->seen_start[r] : NULL;
+    int64_t ne = r >= 0 ? m->seen_len[r] : 0;
+    double *out_s = scores ? scores + j * k : NULL;
+    if (r < 0) {
+      for (q = 0; q < k; q++) {
+        out_i[q] = -1;
+        if (out_s) out_s[q] = NAN;
+      }
+      continue;
+    }
+    if (exclude != NULL) {
+      eu = clearn__id_lookup(exclude->user_ids, exclude->n_users, users[j]);
+      q0 = eu >= 0 ? exclude->u_ptr[eu] : 0;
+      q1 = eu >= 0 ? exclude->u_ptr[eu + 1] : 0;
+    }
+#if ALS_AVX512
+    if (skip != NULL) { /* float32 scores, filtered against the heap */
+      for (q = 0; exclude == NULL && q < ne; q++) skip[seen[q]] = 1;
+      for (q = q0; q < q1; q++) {
+        int64_t mi = item_row(m, exclude->item_ids[exclude->u_idx[q]]);
+        if (mi >= 0) skip[mi] = 1;
+      }
+      top_k_f32((const float *)row_ptr(S, pos[j], ni, m->es), ni,
+                m->biased ? m->mu + m->ub[r] : 0, m->biased ? m->ib : NULL,
+                skip, k, m->item_ids, heap, out_i, out_s);
+      for (q = 0; exclude == NULL && q < ne; q++) skip[seen[q]] = 0;
+      for (q = q0; q < q1; q++) {
+        int64_t mi = item_row(m, exclude->item_ids[exclude->u_idx[q]]);
+        if (mi >= 0) skip[mi] = 0;
+      }
+      continue;
+    }
+#endif
+    to_f64(row_ptr(S, pos[j], ni, m->es), m->dt, ni, d);
+    if (m->biased)
+      for (q = 0; q < ni; q++) d[q] += m->mu + m->ub[r] + m->ib[q];
+    for (q = 0; exclude == NULL && q < ne; q++) d[seen[q]] = NAN;
+    for (q = q0; q < q1; q++) {
+      int64_t mi = item_row(m, exclude->item_ids[exclude->u_idx[q]]);
+      if (mi >= 0) d[mi] = NAN;
+    }
+    top_k(d, ni, k, m->item_ids, heap, out_i, out_s);
+  }
+  return CLEARN_OK;
+}
+
+/* Blocks of REC_BLOCK users go to the threads; each thread scores its
+ * block against all items with its own single-threaded GEMM (BLAS at one
+ * thread for the call: no BLAS threads competing with the OpenMP team,
+ * and each block's scores independent of the thread count), then selects
+ * each user's top k. */
 static int als_recommend(const void *params, const void *model,
                          const int64_t *users, int64_t n_users, int64_t k,
                          const clearn_ratings *exclude, int64_t *items,
                          double *scores) {
   const als_params *p = params;
   const als_model *m = model;
-  int64_t ni = m->n_items, b0, kh = k < ni ? k : ni;
-  int nt = als_threads(p), rc = CLEARN_OK;
-  int team = als_team(p, (double)(n_users < REC_BLOCK ? n_users : REC_BLOCK) *
-                             (double)ni * 8);
-  int64_t rows[REC_BLOCK], pos[REC_BLOCK];
-  void *Ub = clearn__malloc((size_t)(REC_BLOCK * m->k), m->es);
-  void *S =
-      clearn__malloc((size_t)REC_BLOCK * (size_t)(ni > 0 ? ni : 1), m->es);
-  double *ds =
-      clearn__malloc((size_t)nt * (size_t)(ni > 0 ? ni : 1), sizeof(double));
-  scored *heaps =
-      clearn__malloc((size_t)nt * (size_t)(kh > 0 ? kh : 1), sizeof(scored));
-  if (!Ub || !S || !ds || !heaps) {
-    rc = clearn__err(CLEARN_ENOMEM,
-                     "als: recommend: out of memory for %lld "
-                     "items",
-                     (long long)ni);
-    goto cleanup;
-  }
-  for (b0 = 0; b0 < n_users; b0 += REC_BLOCK) {
-    int64_t nb = n_users - b0 < REC_BLOCK ? n_users - b0 : REC_BLOCK, j, nk = 0;
-    for (j = 0; j < nb; j++) {
-      rows[j] = user_row(m, users[b0 + j]);
-      pos[j] = rows[j] >= 0 ? nk++ : -1;
-      if (rows[j] >= 0)
-        memcpy(row_ptr(Ub, pos[j], m->k, m->es),
-               row_ptr(m->U, rows[j], m->k, m->es), (size_t)m->k * m->es);
+  int64_t ni = m->n_items > 0 ? m->n_items : 1, kh = k < ni ? k : ni;
+  int64_t nblk = (n_users + REC_BLOCK - 1) / REC_BLOCK, bk;
+  int wide = wide_ok(m->dt), rc = CLEARN_OK, nomem = 0, blas_prev;
+  int team = als_team(p, (double)n_users * (double)ni * (double)m->k * 2);
+  if (team > nblk) team = nblk > 0 ? (int)nblk : 1;
+  blas_prev = clearn__blas_serial_begin();
+#pragma omp parallel num_threads(team)
+  {
+    void *Ub = clearn__malloc((size_t)(REC_BLOCK * m->k), m->es);
+    void *S = clearn__malloc((size_t)REC_BLOCK * (size_t)ni, m->es);
+    double *d = wide ? NULL : clearn__malloc((size_t)ni, sizeof(double));
+    unsigned char *skip = wide ? clearn__malloc((size_t)ni, 1) : NULL;
+    scored *heap = clearn__malloc((size_t)(kh > 0 ? kh : 1), sizeof(scored));
+    int ok = Ub && S && heap && (wide ? skip != NULL : d != NULL);
+    if (!ok) {
+#pragma omp atomic write
+      nomem = 1;
     }
-    if (nk > 0) {
-      rc = m->dt == CLEARN_FLOAT32 ? clearn__sgemm_nt(nk, ni, m->k, 1.0f, Ub,
-                                                      m->k, m->V, m->k, 0.0f, S)
-                                   : clearn__dgemm_nt(nk, ni, m->k, 1.0, Ub,
-                                                      m->k, m->V, m->k, 0.0, S);
-      if (rc != CLEARN_OK) goto cleanup;
-    }
-#pragma omp parallel for num_threads(team) schedule(dynamic, 1)
-    for (j = 0; j < nb; j++) {
-      int tid = omp_get_thread_num();
-      double *d = ds + (size_t)tid * (size_t)ni;
-      int64_t *out_i = items + (b0 + j) * k, q, r = rows[j];
-      double *out_s = scores ? scores + (b0 + j) * k : NULL;
-      if (r < 0) {
-        for (q = 0; q < k; q++) {
-          out_i[q] = -1;
-          if (out_s) out_s[q] = NAN;
-        }
-        continue;
+    if (skip) memset(skip, 0, (size_t)ni);
+#pragma omp for schedule(dynamic, 1)
+    for (bk = 0; bk < nblk; bk++) {
+      int64_t b0 = bk * REC_BLOCK;
+      int64_t nb = n_users - b0 < REC_BLOCK ? n_users - b0 : REC_BLOCK;
+      int e;
+      if (!ok) continue;
+      e = recommend_block(m, users + b0, nb, k, exclude, items + b0 * k,
+                          scores ? scores + b0 * k : NULL, Ub, S, d, skip,
+                          heap);
+      if (e != CLEARN_OK) {
+#pragma omp critical
+        rc = e;
       }
-      to_f64(row_ptr(S, pos[j], ni, m->es), m->dt, ni, d);
-      if (m->biased)
-        for (q = 0; q < ni; q++) d[q] += m->mu + m->ub[r] + m->ib[q];
-      if (exclude == NULL) {
-        const int32_t *ex = m->seen + m->seen_start[r];
-        for (q = 0; q < m->seen_len[r]; q++) d[ex[q]] = NAN;
-      } else {
-        int64_t eu = clearn__id_lookup(exclude->user_ids, exclude->n_users,
-                                       users[b0 + j]);
-        for (q = eu >= 0 ? exclude->u_ptr[eu] : 0;
-             eu >= 0 && q < exclude->u_ptr[eu + 1]; q++) {
-          int64_t mi = item_row(m, exclude->item_ids[exclude->u_idx[q]]);
-          if (mi >= 0) d[mi] = NAN;
-        }
-      }
-      top_k(d, ni, k, m->item_ids, heaps + (size_t)tid * (size_t)kh, out_i,
-            out_s);
     }
+    free(Ub);
+    free(S);
+    free(d);
+    free(skip);
+    free(heap);
   }
-cleanup:
-  free(Ub);
-  free(S);
-  free(ds);
-  free(heaps);
+  clearn__blas_serial_end(blas_prev);
+  if (nomem)
+    return clearn__err(CLEARN_ENOMEM,
+                       "als: recommend: out of memory for %lld items",
+                       (long long)m->n_items);
+  /* (a worker's message stays in its thread: say it here) */
+  if (rc != CLEARN_OK)
+    return clearn__err(rc, "als: recommend: scoring %lld items at rank %lld "
+                           "failed",
+                       (long long)m->n_items, (long long)m->k);
   return rc;
 }
 

@@ -24,6 +24,8 @@
  *                               peak RSS against the data + factor bytes,
  *                               the flop floor 2 nnz k (k+1) + (users +
  *                               items) k^3 / 3 (over --gflops if given)
+ *   bench_als recommend         the same data: top --k (10) items for every
+ *                               user against the GEMM alone
  *   bench_als rows              the same data: one pass of random factor-row
  *                               reads over each CSR (the memory floor of a
  *                               pass), 1 .. --threads (2) threads
@@ -83,7 +85,7 @@ typedef struct {
   const char *mode, *file, *export_dir;
   const char *pname[MAX_PARAMS], *pval[MAX_PARAMS];
   int np;
-  int reps, curve, n, n_targets, threads;
+  int reps, curve, n, n_targets, threads, topk;
   double targets[8], gflops, holdout, subsample;
   int64_t users, items, nnz;
   uint64_t gseed, vseed;
@@ -763,6 +765,117 @@ static int mode_rows(const options *o) {
   return 0;
 }
 
+/* ---- recommend: top k for every user ---------------------------------------
+ * The serving side at ml-20m's shape: a model fitted for one CG iteration
+ * (the factors' values do not change the work), then
+ * clearn_estimator_recommend for every user (k best items each, the
+ * user's training items excluded), best of --reps.  Beside it, the GEMM
+ * alone (all users against all items, blocks of 1024 users, all BLAS
+ * threads): the floor of any exact top-k.  --export DIR writes the
+ * factors, the training CSR and clearn's answer for bench/recommend_numpy.py
+ * (the same top-k with NumPy, checked against clearn's). */
+static int mode_recommend(const options *o) {
+  clearn_ratings *all = NULL;
+  clearn_estimator *est = NULL;
+  clearn_matrix *U = NULL, *V = NULL;
+  const char *nn[MAX_PARAMS + 3], *vv[MAX_PARAMS + 3];
+  int64_t nu, ni, k = o->topk > 0 ? o->topk : 10, r, rank;
+  int64_t *items;
+  double *scores, best = 1e300, gemm = 1e300, cpu = 0;
+  float *S;
+  int i, rep;
+  if (clearn_ratings_generate(o->users, o->items, o->nnz, 20, 10, 0.5, 2,
+                              o->gseed, &all) != CLEARN_OK)
+    return fail("generate");
+  nn[0] = "rank", vv[0] = "64";
+  nn[1] = "max_iter", vv[1] = "1";
+  nn[2] = "solver", vv[2] = "cg";
+  for (i = 0; i < o->np; i++) nn[3 + i] = o->pname[i], vv[3 + i] = o->pval[i];
+  {
+    options o2 = *o;
+    o2.np = 0;
+    if (make_als(&o2, nn, vv, 3 + o->np, &est)) return 1;
+  }
+  if (clearn_estimator_fit_ratings(est, all, NULL) != CLEARN_OK)
+    return fail("fit");
+  nu = clearn_ratings_n_users(all);
+  ni = clearn_ratings_n_items(all);
+  if (clearn_estimator_get_attr(est, "user_factors", &U) != CLEARN_OK ||
+      clearn_estimator_get_attr(est, "item_factors", &V) != CLEARN_OK)
+    return fail("factors");
+  rank = clearn_matrix_cols(U);
+  items = malloc((size_t)(nu * k) * sizeof(int64_t));
+  scores = malloc((size_t)(nu * k) * sizeof(double));
+  S = malloc((size_t)1024 * (size_t)ni * sizeof(float));
+  if (!items || !scores || !S)
+    return fprintf(stderr, "bench_als: no memory\n"), 1;
+  for (rep = 0; rep < (o->reps > 1 ? o->reps : 3); rep++) {
+    double t = now(), c0 = cpu_s();
+    if (clearn_estimator_recommend(est, clearn_ratings_user_ids(all), nu, k,
+                                   NULL, items, scores) != CLEARN_OK)
+      return fail("recommend");
+    t = now() - t;
+    if (t < best) best = t, cpu = cpu_s() - c0;
+  }
+  for (rep = 0; rep < (o->reps > 1 ? o->reps : 3); rep++) {
+    double t = now();
+    for (r = 0; r < nu; r += 1024) {
+      int64_t nb = nu - r < 1024 ? nu - r : 1024;
+      cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)nb, (int)ni,
+                  (int)rank, 1.0f,
+                  (const float *)clearn_matrix_data(U) + r * rank, (int)rank,
+                  (const float *)clearn_matrix_data(V), (int)rank, 0.0f, S,
+                  (int)ni);
+    }
+    t = now() - t;
+    if (t < gemm) gemm = t;
+  }
+  printf("recommend: top %lld of %lld items for each of %lld users (rank "
+         "%lld, training items excluded): best %.3f s (%.0f users/s, %.2f "
+         "CPU-s); the GEMM alone (%.1f GFLOP): %.3f s, %.1f GFLOP/s, %.0f %% "
+         "of the call\n",
+         (long long)k, (long long)ni, (long long)nu, (long long)rank, best,
+         (double)nu / best, cpu, 2.0 * (double)nu * (double)ni * (double)rank / 1e9,
+         gemm, 2.0 * (double)nu * (double)ni * (double)rank / gemm / 1e9,
+         100 * gemm / best);
+  printf("RESULT mode=recommend users=%lld items=%lld k=%lld rank=%lld "
+         "best_s=%.4f cpu_s=%.3f gemm_s=%.4f users_per_s=%.0f peak_rss_mb=%.1f\n",
+         (long long)nu, (long long)ni, (long long)k, (long long)rank, best, cpu,
+         gemm, (double)nu / best, peak_rss_mb());
+  if (o->export_dir) {
+    char meta[256];
+    const clearn_csr *bu = clearn_ratings_by_user(all);
+    int bad = 0;
+    mkdir(o->export_dir, 0755);
+    bad |= write_raw(o->export_dir, "U", clearn_matrix_data(U),
+                     (size_t)(nu * rank) * 4);
+    bad |= write_raw(o->export_dir, "V", clearn_matrix_data(V),
+                     (size_t)(ni * rank) * 4);
+    bad |= write_raw(o->export_dir, "u_ptr", clearn_csr_indptr(bu),
+                     (size_t)(nu + 1) * 8);
+    bad |= write_raw(o->export_dir, "u_idx", clearn_csr_indices(bu),
+                     (size_t)clearn_ratings_nnz(all) * 4);
+    bad |= write_raw(o->export_dir, "item_ids", clearn_ratings_item_ids(all),
+                     (size_t)ni * 8);
+    bad |= write_raw(o->export_dir, "top_items", items, (size_t)(nu * k) * 8);
+    bad |= write_raw(o->export_dir, "top_scores", scores,
+                     (size_t)(nu * k) * 8);
+    snprintf(meta, sizeof meta, "%lld %lld %lld %lld\n", (long long)nu,
+             (long long)ni, (long long)rank, (long long)k);
+    bad |= write_raw(o->export_dir, "meta.txt", meta, strlen(meta));
+    if (bad) return 1;
+    printf("exported factors and answers to %s\n", o->export_dir);
+  }
+  free(items);
+  free(scores);
+  free(S);
+  clearn_matrix_free(U);
+  clearn_matrix_free(V);
+  clearn_estimator_free(est);
+  clearn_ratings_free(all);
+  return 0;
+}
+
 static void usage(void) {
   fprintf(stderr,
           "usage: bench_als sgemm [--n N] [--reps R]\n"
@@ -771,6 +884,8 @@ static void usage(void) {
           "       bench_als tune FILE [name=value ...] [--ranks L] [--regs L] "
           "[--biases L] [--solvers L] [--vseed S]\n"
           "       bench_als rows [--threads T] [--reps R]\n"
+          "       bench_als recommend [name=value ...] [--k K] [--reps R] "
+          "[--export DIR]\n"
           "       bench_als gen [name=value ...] [--holdout F] [--gflops R] "
           "[--export DIR [--subsample F]] [--users N --items N --nnz N "
           "--gseed S]\n");
@@ -833,6 +948,8 @@ int main(int argc, char **argv) {
       o.items = atoll(v), a++;
     } else if (strcmp(s, "--nnz") == 0) {
       o.nnz = atoll(v), a++;
+    } else if (strcmp(s, "--k") == 0) {
+      o.topk = atoi(v), a++;
     } else if (strcmp(s, "--threads") == 0) {
       o.threads = atoi(v), a++;
     } else if (strcmp(s, "--gseed") == 0) {
@@ -865,6 +982,7 @@ int main(int argc, char **argv) {
   if (strcmp(o.mode, "tune") == 0) return mode_tune(&o);
   if (strcmp(o.mode, "gen") == 0) return mode_gen(&o);
   if (strcmp(o.mode, "rows") == 0) return mode_rows(&o);
+  if (strcmp(o.mode, "recommend") == 0) return mode_recommend(&o);
   usage();
   return 2;
 }
