@@ -2027,47 +2027,9 @@ static void sift_down(scored *h, int64_t n, int64_t at) {
   }
 }
 
-/* Top-k of s[0..n) skipping NaN, best first (ties: smaller index first)
- * into ids (mapped through id_of) and sc; unused slots -1 / NaN.  heap has
- * room for k entries. */
-static void top_k(const double *s, int64_t n, int64_t k, const int64_t *id_of,
-                  scored *heap, int64_t *ids, double *sc) {
-  int64_t j, h = 0, kk = k < n ? k : n;
-  for (j = 0; j < n && kk > 0; j++) {
-    scored e;
-    if (isnan(s[j])) continue;
-    e.s = s[j];
-    e.i = j;
-    if (h < kk) {
-      int64_t at = h++;
-      heap[at] = e;
-      while (at > 0 && worse(&heap[at], &heap[(at - 1) / 2])) {
-        scored t = heap[at];
-        heap[at] = heap[(at - 1) / 2];
-        heap[(at - 1) / 2] = t;
-        at = (at - 1) / 2;
-      }
-    } else if (worse(&heap[0], &e)) {
-      heap[0] = e;
-      sift_down(heap, h, 0);
-    }
-  }
-  for (j = h; j < k; j++) {
-    ids[j] = -1;
-    if (sc) sc[j] = NAN;
-  }
-  /* Pop the worst to the back: the array ends up best first. */
-  while (h > 0) {
-    scored t = heap[0];
-    heap[0] = heap[--h];
-    sift_down(heap, h, 0);
-    ids[h] = id_of[t.i];
-    if (sc) sc[h] = t.s;
-  }
-}
-
 /* Push candidate (v, j) into the k-heap of the best (h entries so far,
- * room for kk) as top_k does. */
+ * room for kk): while it is not full every candidate goes in, then only
+ * one better than its worst (ties: the smaller index is better). */
 static void heap_offer(scored *heap, int64_t *h, int64_t kk, double v,
                        int64_t j) {
   scored e;
@@ -2088,43 +2050,24 @@ static void heap_offer(scored *heap, int64_t *h, int64_t kk, double v,
   }
 }
 
-#if ALS_AVX512
-/* top_k over float32 scores s[j] + (base + ib[j]) (ib NULL: s[j] alone)
- * with the items where skip[j] != 0 left out: the same heap, fed the
- * same candidates in the same order, so the same answer as top_k on the
- * float64 scores with NaN at the skipped items.  Once the heap is full,
- * 8 scores at a time are compared with its worst; only those above it
- * (rare after the first few hundred items) go to the heap. */
-AVX512_FN static void top_k_f32(const float *s, int64_t n, double base,
-                                const double *ib, const unsigned char *skip,
-                                int64_t k, const int64_t *id_of, scored *heap,
-                                int64_t *ids, double *sc) {
-  int64_t j = 0, h = 0, kk = k < n ? k : n;
-  __m512d vb = _mm512_set1_pd(base);
-  for (; j < n && h < kk; j++) {
-    double v = ib ? (double)s[j] + (base + ib[j]) : (double)s[j];
-    if (!skip[j] && !isnan(v)) heap_offer(heap, &h, kk, v, j);
-  }
-  for (; kk > 0 && j + 8 <= n; j += 8) {
-    __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(s + j));
-    __mmask8 above;
-    if (ib) v = _mm512_add_pd(v, _mm512_add_pd(vb, _mm512_loadu_pd(ib + j)));
-    above = _mm512_cmp_pd_mask(v, _mm512_set1_pd(heap[0].s), _CMP_GT_OQ);
-    while (above) {
-      int b = __builtin_ctz(above);
-      double x = ib ? (double)s[j + b] + (base + ib[j + b]) : (double)s[j + b];
-      above &= (__mmask8)(above - 1);
-      if (!skip[j + b]) heap_offer(heap, &h, kk, x, j + b);
-    }
-  }
-  for (; kk > 0 && j < n; j++) {
-    double v = ib ? (double)s[j] + (base + ib[j]) : (double)s[j];
-    if (!skip[j] && !isnan(v)) heap_offer(heap, &h, kk, v, j);
-  }
+/* Offer items j0 .. j0 + n - 1, scores d[0 .. n), skipping NaN. */
+static void scan_f64(const double *d, int64_t j0, int64_t n, scored *heap,
+                     int64_t *h, int64_t kk) {
+  int64_t j;
+  for (j = 0; j < n && kk > 0; j++)
+    if (!isnan(d[j])) heap_offer(heap, h, kk, d[j], j0 + j);
+}
+
+/* The heap's h entries best first into ids (mapped through id_of) and
+ * sc (may be NULL), k slots, unused ones -1 / NaN.  Empties the heap. */
+static void heap_emit(scored *heap, int64_t h, int64_t k, const int64_t *id_of,
+                      int64_t *ids, double *sc) {
+  int64_t j;
   for (j = h; j < k; j++) {
     ids[j] = -1;
     if (sc) sc[j] = NAN;
   }
+  /* Pop the worst to the back: the array ends up best first. */
   while (h > 0) {
     scored t = heap[0];
     heap[0] = heap[--h];
@@ -2133,85 +2076,144 @@ AVX512_FN static void top_k_f32(const float *s, int64_t n, double base,
     if (sc) sc[h] = t.s;
   }
 }
+
+/* Top-k of s[0..n) skipping NaN, best first (ties: smaller index first)
+ * into ids (mapped through id_of) and sc; unused slots -1 / NaN.  heap has
+ * room for k entries. */
+static void top_k(const double *s, int64_t n, int64_t k, const int64_t *id_of,
+                  scored *heap, int64_t *ids, double *sc) {
+  int64_t h = 0;
+  scan_f64(s, 0, n, heap, &h, k < n ? k : n);
+  heap_emit(heap, h, k, id_of, ids, sc);
+}
+
+#if ALS_AVX512
+/* scan_f64 for float32 scores s[0 .. n) of items j0 .. j0 + n - 1, the
+ * score of item j being s + (base + ib[j]) (ib NULL: s alone), items with
+ * skip[j] != 0 left out: the heap gets the same candidates in the same
+ * order as scan_f64 on the float64 scores with NaN at the skipped items.
+ * Once the heap is full, 8 scores at a time are compared with its worst;
+ * only those above it (rare after the first few hundred items) go on. */
+AVX512_FN static void scan_f32(const float *s, int64_t j0, int64_t n,
+                               double base, const double *ib,
+                               const unsigned char *skip, scored *heap,
+                               int64_t *h, int64_t kk) {
+  int64_t j = 0;
+  __m512d vb = _mm512_set1_pd(base);
+#define SCORE(t) (ib ? (double)s[t] + (base + ib[j0 + (t)]) : (double)s[t])
+  for (; j < n && *h < kk; j++) {
+    double v = SCORE(j);
+    if (!skip[j0 + j] && !isnan(v)) heap_offer(heap, h, kk, v, j0 + j);
+  }
+  for (; kk > 0 && j + 8 <= n; j += 8) {
+    __m512d v = _mm512_cvtps_pd(_mm256_loadu_ps(s + j));
+    __mmask8 above;
+    if (ib)
+      v = _mm512_add_pd(v, _mm512_add_pd(vb, _mm512_loadu_pd(ib + j0 + j)));
+    above = _mm512_cmp_pd_mask(v, _mm512_set1_pd(heap[0].s), _CMP_GT_OQ);
+    while (above) {
+      int b = __builtin_ctz(above);
+      above &= (__mmask8)(above - 1);
+      if (!skip[j0 + j + b]) heap_offer(heap, h, kk, SCORE(j + b), j0 + j + b);
+    }
+  }
+  for (; kk > 0 && j < n; j++) {
+    double v = SCORE(j);
+    if (!skip[j0 + j] && !isnan(v)) heap_offer(heap, h, kk, v, j0 + j);
+  }
+#undef SCORE
+}
 #endif
 
-#define REC_BLOCK 64
+#define REC_BLOCK 256  /* users per task */
+#define REC_ITEMS 4096 /* items per GEMM: the packed item block stays in L2 */
+
+/* Mark (on = 1) or unmark the items user j leaves out (the model's
+ * training items of row r, or exclude's items of that user id) in skip,
+ * or write NaN there into the float64 scores d of items [i0, i0 + n). */
+static void rec_exclude(const als_model *m, int64_t r, int64_t user_id,
+                        const clearn_ratings *exclude, unsigned char *skip,
+                        int on, double *d, int64_t i0, int64_t n) {
+  int64_t q, q0 = 0, q1 = 0, eu;
+  if (exclude == NULL) {
+    const int32_t *seen = m->seen + m->seen_start[r];
+    for (q = 0; q < m->seen_len[r]; q++) {
+      if (skip) skip[seen[q]] = (unsigned char)on;
+      if (d && seen[q] >= i0 && seen[q] < i0 + n) d[seen[q] - i0] = NAN;
+    }
+    return;
+  }
+  eu = clearn__id_lookup(exclude->user_ids, exclude->n_users, user_id);
+  if (eu >= 0) q0 = exclude->u_ptr[eu], q1 = exclude->u_ptr[eu + 1];
+  for (q = q0; q < q1; q++) {
+    int64_t mi = item_row(m, exclude->item_ids[exclude->u_idx[q]]);
+    if (mi < 0) continue;
+    if (skip) skip[mi] = (unsigned char)on;
+    if (d && mi >= i0 && mi < i0 + n) d[mi - i0] = NAN;
+  }
+}
 
 /* One task of als_recommend: users[0 .. nb) (original ids) into
- * items/scores (rows of k), with this thread's buffers. */
+ * items/scores (rows of k), with this thread's buffers: per block of
+ * REC_ITEMS items one GEMM of the task's users against it, then every
+ * user's heap (heaps: nb x kh, counts hn) takes that block's scores. */
 static int recommend_block(const als_model *m, const int64_t *users,
                            int64_t nb, int64_t k, const clearn_ratings *exclude,
                            int64_t *items, double *scores, void *Ub, void *S,
-                           double *d, unsigned char *skip, scored *heap) {
-  int64_t ni = m->n_items, rows[REC_BLOCK], pos[REC_BLOCK], j, q, nk = 0;
+                           double *d, unsigned char *skip, scored *heaps,
+                           int64_t *hn) {
+  int64_t ni = m->n_items, rows[REC_BLOCK], pos[REC_BLOCK], j, i0, nk = 0;
+  int64_t kk = k < ni ? k : ni, kh = kk > 0 ? kk : 1;
   for (j = 0; j < nb; j++) {
     rows[j] = user_row(m, users[j]);
     pos[j] = rows[j] >= 0 ? nk++ : -1;
+    hn[j] = 0;
     if (rows[j] >= 0)
       memcpy(row_ptr(Ub, pos[j], m->k, m->es),
              row_ptr(m->U, rows[j], m->k, m->es), (size_t)m->k * m->es);
   }
-  if (nk > 0) {
+  for (i0 = 0; i0 < ni && nk > 0; i0 += REC_ITEMS) {
+    int64_t n = ni - i0 < REC_ITEMS ? ni - i0 : REC_ITEMS;
     int rc = m->dt == CLEARN_FLOAT32
-                 ? clearn__sgemm_nt(nk, ni, m->k, 1.0f, Ub, m->k, m->V, m->k,
-                                    0.0f, S)
-                 : clearn__dgemm_nt(nk, ni, m->k, 1.0, Ub, m->k, m->V, m->k,
-                                    0.0, S);
+                 ? clearn__sgemm_nt(nk, n, m->k, 1.0f, Ub, m->k,
+                                    row_ptr(m->V, i0, m->k, m->es), m->k, 0.0f,
+                                    S)
+                 : clearn__dgemm_nt(nk, n, m->k, 1.0, Ub, m->k,
+                                    row_ptr(m->V, i0, m->k, m->es), m->k, 0.0,
+                                    S);
     if (rc != CLEARN_OK) return rc;
-  }
-  for (j = 0; j < nb; j++) {
-    int64_t *out_i = items + j * k, r = rows[j], eu = -1, q0 = 0, q1 = 0;
-    const int32_t *seen = r >= 0 ? m->seen + m->seen_start[r] : NULL;
-    int64_t ne = r >= 0 ? m->seen_len[r] : 0;
-    double *out_s = scores ? scores + j * k : NULL;
-    if (r < 0) {
-      for (q = 0; q < k; q++) {
-        out_i[q] = -1;
-        if (out_s) out_s[q] = NAN;
-      }
-      continue;
-    }
-    if (exclude != NULL) {
-      eu = clearn__id_lookup(exclude->user_ids, exclude->n_users, users[j]);
-      q0 = eu >= 0 ? exclude->u_ptr[eu] : 0;
-      q1 = eu >= 0 ? exclude->u_ptr[eu + 1] : 0;
-    }
+    for (j = 0; j < nb; j++) {
+      int64_t r = rows[j], q;
+      scored *heap = heaps + j * kh;
+      if (r < 0) continue;
 #if ALS_AVX512
-    if (skip != NULL) { /* float32 scores, filtered against the heap */
-      for (q = 0; exclude == NULL && q < ne; q++) skip[seen[q]] = 1;
-      for (q = q0; q < q1; q++) {
-        int64_t mi = item_row(m, exclude->item_ids[exclude->u_idx[q]]);
-        if (mi >= 0) skip[mi] = 1;
+      if (skip != NULL) { /* float32 scores, filtered against the heap */
+        rec_exclude(m, r, users[j], exclude, skip, 1, NULL, 0, 0);
+        scan_f32((const float *)row_ptr(S, pos[j], n, m->es), i0, n,
+                 m->biased ? m->mu + m->ub[r] : 0, m->biased ? m->ib : NULL,
+                 skip, heap, &hn[j], kk);
+        rec_exclude(m, r, users[j], exclude, skip, 0, NULL, 0, 0);
+        continue;
       }
-      top_k_f32((const float *)row_ptr(S, pos[j], ni, m->es), ni,
-                m->biased ? m->mu + m->ub[r] : 0, m->biased ? m->ib : NULL,
-                skip, k, m->item_ids, heap, out_i, out_s);
-      for (q = 0; exclude == NULL && q < ne; q++) skip[seen[q]] = 0;
-      for (q = q0; q < q1; q++) {
-        int64_t mi = item_row(m, exclude->item_ids[exclude->u_idx[q]]);
-        if (mi >= 0) skip[mi] = 0;
-      }
-      continue;
-    }
 #endif
-    to_f64(row_ptr(S, pos[j], ni, m->es), m->dt, ni, d);
-    if (m->biased)
-      for (q = 0; q < ni; q++) d[q] += m->mu + m->ub[r] + m->ib[q];
-    for (q = 0; exclude == NULL && q < ne; q++) d[seen[q]] = NAN;
-    for (q = q0; q < q1; q++) {
-      int64_t mi = item_row(m, exclude->item_ids[exclude->u_idx[q]]);
-      if (mi >= 0) d[mi] = NAN;
+      to_f64(row_ptr(S, pos[j], n, m->es), m->dt, n, d);
+      if (m->biased)
+        for (q = 0; q < n; q++) d[q] += m->mu + m->ub[r] + m->ib[i0 + q];
+      rec_exclude(m, r, users[j], exclude, NULL, 0, d, i0, n);
+      scan_f64(d, i0, n, heap, &hn[j], kk);
     }
-    top_k(d, ni, k, m->item_ids, heap, out_i, out_s);
   }
+  for (j = 0; j < nb; j++)
+    heap_emit(heaps + j * kh, rows[j] >= 0 ? hn[j] : 0, k, m->item_ids,
+              items + j * k, scores ? scores + j * k : NULL);
   return CLEARN_OK;
 }
 
 /* Blocks of REC_BLOCK users go to the threads; each thread scores its
- * block against all items with its own single-threaded GEMM (BLAS at one
- * thread for the call: no BLAS threads competing with the OpenMP team,
- * and each block's scores independent of the thread count), then selects
- * each user's top k. */
+ * block against blocks of REC_ITEMS items with its own single-threaded
+ * GEMMs (BLAS at one thread for the call: no BLAS threads competing with
+ * the OpenMP team, and each block's scores independent of the thread
+ * count), each user's top k kept in a heap across the item blocks. */
 static int als_recommend(const void *params, const void *model,
                          const int64_t *users, int64_t n_users, int64_t k,
                          const clearn_ratings *exclude, int64_t *items,
@@ -2226,12 +2228,15 @@ static int als_recommend(const void *params, const void *model,
   blas_prev = clearn__blas_serial_begin();
 #pragma omp parallel num_threads(team)
   {
+    int64_t nI = ni < REC_ITEMS ? ni : REC_ITEMS;
     void *Ub = clearn__malloc((size_t)(REC_BLOCK * m->k), m->es);
-    void *S = clearn__malloc((size_t)REC_BLOCK * (size_t)ni, m->es);
-    double *d = wide ? NULL : clearn__malloc((size_t)ni, sizeof(double));
+    void *S = clearn__malloc((size_t)REC_BLOCK * (size_t)nI, m->es);
+    double *d = wide ? NULL : clearn__malloc((size_t)nI, sizeof(double));
     unsigned char *skip = wide ? clearn__malloc((size_t)ni, 1) : NULL;
-    scored *heap = clearn__malloc((size_t)(kh > 0 ? kh : 1), sizeof(scored));
-    int ok = Ub && S && heap && (wide ? skip != NULL : d != NULL);
+    scored *heaps = clearn__malloc((size_t)REC_BLOCK * (size_t)(kh > 0 ? kh : 1),
+                                   sizeof(scored));
+    int64_t *hn = clearn__malloc(REC_BLOCK, sizeof(int64_t));
+    int ok = Ub && S && heaps && hn && (wide ? skip != NULL : d != NULL);
     if (!ok) {
 #pragma omp atomic write
       nomem = 1;
@@ -2245,7 +2250,7 @@ static int als_recommend(const void *params, const void *model,
       if (!ok) continue;
       e = recommend_block(m, users + b0, nb, k, exclude, items + b0 * k,
                           scores ? scores + b0 * k : NULL, Ub, S, d, skip,
-                          heap);
+                          heaps, hn);
       if (e != CLEARN_OK) {
 #pragma omp critical
         rc = e;
@@ -2255,7 +2260,8 @@ static int als_recommend(const void *params, const void *model,
     free(S);
     free(d);
     free(skip);
-    free(heap);
+    free(heaps);
+    free(hn);
   }
   clearn__blas_serial_end(blas_prev);
   if (nomem)
