@@ -3,7 +3,7 @@
 # SGEMM flop floor and against a NumPy ALS-WR of the same update
 # (bench/als_numpy.py) on the same split, which bench_als exports.
 #
-# usage: bench/run_als.sh BUILD_DIR [ml1m|gen|tune|implicit|rows|all]
+# usage: bench/run_als.sh BUILD_DIR [ml1m|gen|tune|implicit|rows|recommend|all]
 #
 # BUILD_DIR holds an already built bench_als (BUILD_DIR/bench/bench_als or
 # BUILD_DIR/bench_als; this script builds nothing).  Parts:
@@ -21,6 +21,8 @@
 #         s/iteration, CPU seconds and peak RSS, Cholesky and CG
 #   rows  one pass of random factor-row reads over each CSR, 1 and 2
 #         threads: the memory floor of any pass (what bounds CG)
+#   recommend  top 10 for every user at ml-20m's shape against the bare
+#         GEMM, then bench/recommend_numpy.py on the same factors
 #   all   (default) tune, ml1m and gen
 #
 # Environment: ML1M (/work/shared/data/movielens/ml-1m/ratings-notime.dat),
@@ -36,7 +38,7 @@
 # one side alone.  Prints figures; never fails on a time.
 set -eu
 
-[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [ml1m|gen|tune|implicit|rows|all]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [ml1m|gen|tune|implicit|rows|recommend|all]" >&2; exit 2; }
 BUILD=$1
 WHICH=${2:-all}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -70,7 +72,7 @@ GFLOPS=$(val gflops "$(echo "$OUT" | grep '^RESULT mode=sgemm')")
 
 case $WHICH in
   all) PARTS="tune ml1m gen" ;;
-  tune|ml1m|gen|implicit|rows) PARTS=$WHICH ;;
+  tune|ml1m|gen|implicit|rows|recommend) PARTS=$WHICH ;;
   *) echo "$0: unknown part '$WHICH'" >&2; exit 2 ;;
 esac
 
@@ -218,6 +220,12 @@ implicit)
 rows)
   echo "== one pass of random factor-row reads over each CSR (the memory floor of a pass)"
   "$BIN" rows --reps "$REPS"
+  ;;
+recommend)
+  echo "== top 10 for every user at ml-20m's shape, rank 64, then NumPy on the same factors"
+  "$BIN" recommend --reps "$REPS" --export "$DATA_DIR/recommend"
+  "$PYTHON" "$HERE/recommend_numpy.py" "$DATA_DIR/recommend"
+  [ "${KEEP:-0}" = 1 ] || rm -rf "$DATA_DIR/recommend"
   ;;
 esac
 done
