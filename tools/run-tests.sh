@@ -1,6 +1,7 @@
 #!/bin/sh
 # Every test: configure, build (-Wall -Wextra, warnings are errors here),
-# run ctest; then the same suite under AddressSanitizer + UBSan.
+# run ctest; then the same suite under AddressSanitizer + UBSan; then a
+# short bounded run of the libFuzzer targets.
 # Needs the packages of tools/install-deps.sh.
 set -eu
 cd "$(dirname "$0")/.."
@@ -22,4 +23,22 @@ ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:fast_unwind_on_malloc=0" \
 LSAN_OPTIONS="suppressions=$(pwd)/tests/lsan.supp:print_suppressions=0" \
 UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
   ctest --test-dir build-sanitize --output-on-failure -j"$jobs" -E '^install_'
-echo "run-tests: all tests passed (release and ASan/UBSan)"
+
+# A short fuzzing run (docs/RELIABILITY.md, "Fuzzing"): every libFuzzer
+# target for CLEARN_FUZZ_SECONDS (default 15) seconds on its seed corpus,
+# a crash or hang fails.  Needs clang with libFuzzer (tools/install-deps.sh
+# --fuzz, which .ci/run uses); without it the stage says so and is skipped.
+# CLEARN_FUZZ_SECONDS=0 skips it.
+fuzz_secs=${CLEARN_FUZZ_SECONDS:-15}
+fuzz_probe=$(mktemp -d)
+if [ "$fuzz_secs" = 0 ]; then
+  fuzz_done="fuzzing skipped (CLEARN_FUZZ_SECONDS=0)"
+elif printf '%s\n' 'int LLVMFuzzerTestOneInput(const unsigned char *d, unsigned long n) { (void)d; (void)n; return 0; }' >"$fuzz_probe/p.c" &&
+     clang -fsanitize=fuzzer,address,undefined "$fuzz_probe/p.c" -o "$fuzz_probe/p" >/dev/null 2>&1; then
+  tools/fuzz.sh "$fuzz_secs" build-fuzz
+  fuzz_done="fuzzing ${fuzz_secs} s per target"
+else
+  fuzz_done="fuzzing SKIPPED: clang with libFuzzer is missing (tools/install-deps.sh --fuzz)"
+fi
+rm -rf "$fuzz_probe"
+echo "run-tests: all tests passed (release and ASan/UBSan); $fuzz_done"
