@@ -127,6 +127,22 @@ static void gen_counts(int64_t nu, int64_t ni, double density,
     }
 }
 
+/* The items and ratings of user uid in t, into new arrays *it and *v
+ * (the caller frees them); returns their count. */
+static int64_t ratings_of(const triples *t, int64_t uid, int64_t **it,
+                          float **v) {
+  int64_t q, n = 0;
+  *it = malloc((size_t)t->n * sizeof(int64_t));
+  *v = malloc((size_t)t->n * sizeof(float));
+  if (*it == NULL || *v == NULL) exit(2);
+  for (q = 0; q < t->n; q++)
+    if (t->u[q] == uid) {
+      (*it)[n] = t->i[q];
+      (*v)[n++] = t->v[q];
+    }
+  return n;
+}
+
 static clearn_ratings *make_ratings(const triples *t) {
   clearn_ratings *r = NULL;
   int rc = clearn_ratings_from_triples(t->u, t->i, t->v, t->n, &r);
@@ -736,13 +752,7 @@ static void test_nonnegative(void) {
     int64_t uid = (int64_t)mget(ids, 0, 3), n = 0, *it;
     float *v;
     double A[36] = {0}, b[6] = {0}, x[6], lam, scale = 0;
-    it = malloc((size_t)t.n * sizeof(int64_t));
-    v = malloc((size_t)t.n * sizeof(float));
-    for (q = 0; q < t.n; q++)
-      if (t.u[q] == uid) {
-        it[n] = t.i[q];
-        v[n++] = t.v[q];
-      }
+    n = ratings_of(&t, uid, &it, &v);
     CHECK_OK(clearn_estimator_fold_in(est, uid, it, v, n, NULL));
     U = attr(est, "user_factors");
     V = attr(est, "item_factors");
@@ -1165,13 +1175,7 @@ static void test_fold_in(void) {
   est = fit_als("rank=4 reg=0.01 max_iter=300 dtype=float64", r, NULL);
   U0 = attr(est, "user_factors");
   nu0 = clearn_matrix_rows(U0);
-  it = malloc((size_t)t.n * sizeof(int64_t));
-  v = malloc((size_t)t.n * sizeof(float));
-  for (q = 0; q < t.n; q++)
-    if (t.u[q] == uid) {
-      it[n] = t.i[q];
-      v[n++] = t.v[q];
-    }
+  n = ratings_of(&t, uid, &it, &v);
   CHECK_OK(clearn_estimator_fold_in(est, uid, it, v, n, NULL));
   U1 = attr(est, "user_factors");
   CHECK(clearn_matrix_rows(U1) == nu0, "fold_in of a known user adds a row");
@@ -1276,13 +1280,7 @@ static void test_fold_in_reg_exponent(void) {
     CHECK_OK(clearn_estimator_get_param_double(est, "reg_exponent", &got));
     CHECK(got == e, "loaded reg_exponent %g", got);
   }
-  it = malloc((size_t)t.n * sizeof(int64_t));
-  v = malloc((size_t)t.n * sizeof(float));
-  for (q = 0; q < t.n; q++)
-    if (t.u[q] == uid) {
-      it[n] = t.i[q];
-      v[n++] = t.v[q];
-    }
+  n = ratings_of(&t, uid, &it, &v);
   CHECK(n > 5, "user has %lld ratings", (long long)n);
   CHECK_OK(clearn_estimator_fold_in(est, nid, it, v, n, NULL));
   U = attr(est, "user_factors");
