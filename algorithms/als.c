@@ -696,6 +696,15 @@ static double row_lam(double reg, int weighted, double rexp, double n) {
   return reg * (rexp == 1.0 ? n : pow(n, rexp));
 }
 
+/* A rating's target in the right-hand side: the rating (less the global
+ * mean and the other side's bias with biases), or for implicit feedback
+ * the preference times the confidence, 1 + alpha |r| if r > 0, else 0. */
+static inline double target(const als_cfg *c, float v, const double *obias,
+                            int32_t other) {
+  if (c->implicit) return v > 0 ? 1.0 + c->alpha * fabs((double)v) : 0.0;
+  return c->kp > c->k ? v - c->mu - obias[other] : (double)v;
+}
+
 /* ---- fast path: float32 rows with AVX-512 ---------------------------------
  *
  * The generic path gathers a row's n rated factor rows into a buffer,
@@ -820,15 +829,6 @@ AVX512_FN static void gram_chunk(const float *F, int64_t k, const int32_t *idx,
       }
     }
   }
-}
-
-/* A rating's target in the right-hand side: the rating (less the global
- * mean and the other side's bias with biases), or for implicit feedback
- * the preference times the confidence, 1 + alpha |r| if r > 0, else 0. */
-static inline double target(const als_cfg *c, float v, const double *obias,
-                            int32_t other) {
-  if (c->implicit) return v > 0 ? 1.0 + c->alpha * fabs((double)v) : 0.0;
-  return c->kp > c->k ? v - c->mu - obias[other] : (double)v;
 }
 
 /* b (+)= sum_r t_r y_r and (with biases) s (+)= sum_r y_r over the chunk,
@@ -1417,13 +1417,8 @@ static int solve_row(const als_cfg *c, als_ws *w, const int32_t *idx,
     }
   }
   for (i = 0; i < n; i++) {
-    double v = val[i];
-    if (c->implicit) {
-      w->wt[i] = c->alpha * fabs(v);
-      w->t[i] = v > 0 ? 1.0 + w->wt[i] : 0.0;
-    } else {
-      w->t[i] = kp > k ? v - c->mu - obias[idx[i]] : v;
-    }
+    if (c->implicit) w->wt[i] = c->alpha * fabs((double)val[i]);
+    w->t[i] = target(c, val[i], obias, idx[i]);
   }
   from_f64(w->t, n, w->tv, c->dt);
   if ((rc = gemv_t_dt(c->dt, n, kp, w->Y, kp, w->tv, w->oT)) != CLEARN_OK)
