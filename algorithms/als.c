@@ -95,6 +95,7 @@
 
 #include <omp.h>
 
+#include "als_gibbs.h"
 #include "internal.h"
 #include "rng.h"
 
@@ -113,7 +114,7 @@
 
 /* ---- parameters ---------------------------------------------------------- */
 
-enum { SOLVER_CHOLESKY = 0, SOLVER_CG = 1 };
+enum { SOLVER_CHOLESKY = 0, SOLVER_CG = 1, SOLVER_GIBBS = 2 };
 enum { DT_F32 = 0, DT_F64 = 1 };
 enum { COLD_NAN = 0, COLD_DROP = 1, COLD_MEAN = 2 };
 
@@ -130,6 +131,7 @@ typedef struct {
   int biases;
   int solver;
   int64_t cg_steps;
+  int64_t burn_in;
   int nonnegative;
   int64_t num_threads;
   int dtype;
@@ -167,10 +169,17 @@ static const clearn__param_spec als_param_specs[] = {
      0, 0, NULL,
      "model global mean + user and item biases (explicit feedback only)"},
     {"solver", CLEARN_PARAM_STRING, offsetof(als_params, solver), "cholesky", 0,
-     0, 0, 0, "cholesky|cg",
-     "row solver: exact Cholesky, or cg_steps warm-started CG steps"},
+     0, 0, 0, "cholesky|cg|gibbs",
+     "row solver: exact Cholesky, cg_steps warm-started CG steps, or gibbs: "
+     "Bayesian factorization (BPMF) by Gibbs sampling, max_iter sweeps of "
+     "which the first burn_in are ALS, predictions averaged over the rest "
+     "(the model's rank is then their number times rank)"},
     {"cg_steps", CLEARN_PARAM_INT, offsetof(als_params, cg_steps), "3", 1, INF,
      0, 1, NULL, "conjugate gradient steps per row (solver=cg)"},
+    {"burn_in", CLEARN_PARAM_INT, offsetof(als_params, burn_in), "5", 0, INF, 0,
+     1, NULL,
+     "solver=gibbs: first sweeps run as exact ALS of the mean-centered "
+     "ratings (reg, weighted_reg, reg_exponent), not averaged; < max_iter"},
     {"nonnegative", CLEARN_PARAM_BOOL, offsetof(als_params, nonnegative),
      "false", 0, 1, 0, 0, NULL,
      "non-negative factors (exact active-set NNLS per row)"},
@@ -199,6 +208,26 @@ static int als_check(const void *params) {
     return clearn__err(CLEARN_EPARAM,
                        "als: parameter 'nonnegative' = true needs solver = "
                        "cholesky (the NNLS row solve is exact)");
+  if (p->solver == SOLVER_GIBBS) {
+    const char *bad = p->implicit      ? "implicit"
+                      : p->biases      ? "biases"
+                      : p->nonnegative ? "nonnegative"
+                      : p->tol > 0     ? "tol"
+                                       : NULL;
+    if (bad)
+      return clearn__err(CLEARN_EPARAM,
+                         "als: parameter '%s' is not available with solver = "
+                         "gibbs (explicit ratings, centered on their mean, "
+                         "no biases, unconstrained factors, a fixed number "
+                         "of sweeps)",
+                         bad);
+    if (p->burn_in >= p->max_iter)
+      return clearn__err(CLEARN_EPARAM,
+                         "als: parameter 'burn_in' = %lld must be below "
+                         "max_iter = %lld with solver = gibbs (the sweeps "
+                         "after the burn-in are the samples)",
+                         (long long)p->burn_in, (long long)p->max_iter);
+  }
   return CLEARN_OK;
 }
 
@@ -1748,6 +1777,40 @@ static int resume_from(als_model *m, const als_model *r, const als_params *p,
 
 /* ---- fit ----------------------------------------------------------------- */
 
+/* solver=gibbs (algorithms/als_gibbs.c): the sweeps from m's initial
+ * factors, then m becomes the rank S * k model of the S samples. */
+static int gibbs_fit(const als_params *p, const clearn__rshard *sh,
+                     const clearn__exchange *ex,
+                     const clearn__progress *progress, int nt, als_model *m) {
+  clearn__gibbs_cfg g;
+  void *U = NULL, *V = NULL;
+  int64_t done = 0, S = 0;
+  int rc;
+  g.k = p->rank;
+  g.n_sweeps = p->max_iter;
+  g.burn_in = p->burn_in;
+  g.reg = p->reg;
+  g.rexp = p->reg_exponent;
+  g.weighted = p->weighted_reg;
+  g.seed = (uint64_t)p->seed;
+  g.mu = m->mu;
+  g.dt = m->dt;
+  g.nt = nt;
+  g.cold = p->cold_start;
+  g.hist_names = hist_names;
+  g.n_hist = HIST_COLS;
+  rc = clearn__als_gibbs_run(&g, sh, ex, progress, m->U, m->V, m->history,
+                             &done, &U, &V, &S);
+  m->n_iter = done;
+  if (rc != CLEARN_OK) return rc;
+  free(m->U);
+  free(m->V);
+  m->U = U;
+  m->V = V;
+  m->k = S * p->rank;
+  return CLEARN_OK;
+}
+
 /* One fit over a shard (see clearn__rshard): every participant updates its
  * own rows, the exchange copies the updated blocks to all, and the metrics
  * are summed over all rows in row order, so the factors are bitwise the
@@ -1770,7 +1833,9 @@ static int als_fit(const void *params, const clearn__rshard *sh,
   clearn_dtype dt = p->dtype == DT_F64 ? CLEARN_FLOAT64 : CLEARN_FLOAT32;
 
   *out = NULL;
-  rc = model_alloc(k, dt, p->biases, sh->n_users, sh->n_items, sh->nnz, &m);
+  /* gibbs: a mean-centered model is mu + zero biases + factors */
+  rc = model_alloc(k, dt, p->biases || p->solver == SOLVER_GIBBS, sh->n_users,
+                   sh->n_items, sh->nnz, &m);
   if (rc == CLEARN_OK) {
     m->implicit = p->implicit;
     m->weighted = p->weighted_reg;
@@ -1855,8 +1920,17 @@ static int als_fit(const void *params, const clearn__rshard *sh,
             nt_e);
   init_rows(m->V, m->item_ids, m->n_items, k, dt, (uint64_t)p->seed, SIDE_ITEMS,
             nt_e);
-  rc = rm ? resume_from(m, rm, p, sh) : CLEARN_OK;
+  if (rm && p->solver == SOLVER_GIBBS)
+    rc = clearn__err(CLEARN_EINVAL,
+                     "als: resume: a fit with solver = gibbs cannot resume "
+                     "(its model is the average of its samples)");
+  else
+    rc = rm ? resume_from(m, rm, p, sh) : CLEARN_OK;
   if ((rc = ex_agree(ex, rc)) != CLEARN_OK) goto cleanup;
+  if (p->solver == SOLVER_GIBBS) {
+    rc = gibbs_fit(p, sh, ex, progress, nt_u > nt_i ? nt_u : nt_i, m);
+    goto cleanup;
+  }
   if (rm) {
     start = m->n_iter;
     if (start > 0) prev_loss = m->history[(start - 1) * HIST_COLS];

@@ -1422,7 +1422,7 @@ static void test_errors(void) {
   CHECK_RC(clearn_estimator_set_param_string(est, "solver", "lu"),
            CLEARN_EPARAM);
   CHECK_STR(clearn_estimator_errmsg(est),
-            "als: parameter 'solver' = 'lu': must be one of cholesky|cg");
+            "als: parameter 'solver' = 'lu': must be one of cholesky|cg|gibbs");
   CHECK_RC(clearn_estimator_set_param_string(est, "dtype", "float16"),
            CLEARN_EPARAM);
   CHECK_RC(clearn_estimator_set_param_string(est, "cold_start", "zero"),

@@ -141,6 +141,8 @@ static void test_bitwise(void) {
       "rank=8 max_iter=4 solver=cg cg_steps=3",
       "rank=6 max_iter=3 implicit=true alpha=2 num_threads=2",
       "rank=6 max_iter=3 dtype=float64 nonnegative=true",
+      /* sampled: hyper-parameters and alpha from whole-side sums */
+      "rank=5 max_iter=4 burn_in=1 solver=gibbs reg=1 num_threads=2",
   };
   int q, how;
   for (q = 0; q < (int)(sizeof cfgs / sizeof cfgs[0]); q++) {

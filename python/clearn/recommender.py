@@ -163,7 +163,9 @@ class ALS(ClearnEstimator):
 
     Parameters are the C kind's (defaults too: ``rank=10, reg=0.1,
     reg_exponent=1.0, max_iter=10`` ...; with weighted_reg a row's L2
-    weight is reg * count**reg_exponent), plus
+    weight is reg * count**reg_exponent; ``solver="gibbs"`` samples a
+    Bayesian factorization and averages max_iter - burn_in draws, so
+    user_factors_ then has (max_iter - burn_in) * rank columns), plus
     comm      an mpi4py communicator: fit over its ranks, each passing its
               own share of the ratings (clearn_mpi_fit_ratings); every rank
               ends with the whole model, the same as a serial fit.
@@ -183,9 +185,9 @@ class ALS(ClearnEstimator):
 
     def __init__(self, rank=10, *, reg=0.1, reg_exponent=1.0, max_iter=10,
                  tol=0.0, seed=0, implicit=False, alpha=1.0, weighted_reg=True,
-                 biases=False, solver="cholesky", cg_steps=3, nonnegative=False,
-                 num_threads=0, dtype="float32", cold_start="nan", comm=None,
-                 callback=None, verbose=False):
+                 biases=False, solver="cholesky", cg_steps=3, burn_in=5,
+                 nonnegative=False, num_threads=0, dtype="float32",
+                 cold_start="nan", comm=None, callback=None, verbose=False):
         self.rank = rank
         self.reg = reg
         self.reg_exponent = reg_exponent
@@ -198,6 +200,7 @@ class ALS(ClearnEstimator):
         self.biases = biases
         self.solver = solver
         self.cg_steps = cg_steps
+        self.burn_in = burn_in
         self.nonnegative = nonnegative
         self.num_threads = num_threads
         self.dtype = dtype

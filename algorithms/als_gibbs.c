@@ -1,0 +1,793 @@
+/*
+ * als_gibbs.c -- Bayesian matrix factorization by Gibbs sampling: the
+ * "als" estimator's solver="gibbs" (BPMF, Salakhutdinov and Mnih, ICML
+ * 2008, as libFM's MCMC mode runs it).
+ *
+ * Model: r_ui - mu ~ N(x_u . y_i, 1 / alpha), mu the training mean; user
+ * rows x_u ~ N(mu_U, Lambda_U^-1) with (mu_U, Lambda_U) under a
+ * Normal-Wishart prior (mean 0, beta0 2, scale I, nu0 = rank), items
+ * likewise; alpha ~ Gamma(1, 1).  Instead of ALS's one point estimate the
+ * fit draws from the posterior and AVERAGES the predictions of the draws,
+ * which on MovieLens is worth more than any tuning of the point estimate
+ * (bench/RESULTS.md: ml-1m test RMSE 0.840 within 18 sweeps at rank 16,
+ * where ALS plateaus at 0.841).
+ *
+ * Why this shape.  A row's conditional given the other side, the
+ * hyper-parameters and alpha is Gaussian with precision
+ *   P = Lambda + alpha sum_i y_i y_i^T
+ * -- ALS's Gram matrix -- and mean P^-1 (alpha sum_i (r_ui - mu) y_i +
+ * Lambda mu_U).  With P = R^T R (the Cholesky factor ALS's exact solve
+ * computes anyway) a draw is mean + R^-1 z, z standard normal: an ALS row
+ * update plus one triangular solve, in the same parallel loop over rows.
+ *
+ * One sweep: draw (mu_U, Lambda_U) given all user rows, every user row,
+ * (mu_V, Lambda_V), every item row, then alpha given the squared training
+ * error.  The first burn_in sweeps are exact ALS sweeps of the centered
+ * ratings instead (reg, weighted_reg, reg_exponent as for the other
+ * solvers): a warm start, which cuts the sampler's burn-in from tens of
+ * sweeps to none.  Every later sweep is one sample.
+ *
+ * The average of S draws' predictions, (1/S) sum_s x_u^s . y_i^s, is the
+ * dot product of the concatenations [x_u^1 .. x_u^S] / sqrt(S) and
+ * [y_i^1 .. y_i^S] / sqrt(S): the fitted model is an ordinary factor model
+ * of rank S * rank (mu as its global mean, zero biases), so predict,
+ * recommend, save and load need nothing new.
+ *
+ * Determinism.  A row's normal draws come from a counter-based hash of
+ * (seed, sweep, side, original id, column) (splitmix64's finalizer, then
+ * Box-Muller), so they depend on nothing else.  The hyper-parameters are
+ * drawn by every participant alike from the whole side (which the
+ * exchange gives each of them after every half-sweep), summed over fixed
+ * blocks of rows in block order, from a sequential stream seeded by
+ * (seed, sweep, side); the squared errors behind alpha and the metrics are
+ * summed per user row and then over rows in row order.  So 1 and k
+ * threads, 1 and N ranks give bitwise the same model.
+ */
+#include "als_gibbs.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <omp.h>
+
+#include "rng.h"
+
+#define SIDE_USERS 0x75736572ULL
+#define SIDE_ITEMS 0x6974656dULL
+/* stream tags: per-row normals, hyper-parameters, noise precision */
+#define TAG_ROW 0x67696262726f77ULL
+#define TAG_HYPER 0x6769626268797065ULL
+#define TAG_ALPHA 0x67696262616c7068ULL
+#define BETA0 2.0
+#define HYPER_BLOCK 1024
+
+/* ---- random draws -------------------------------------------------------- */
+
+static uint64_t stream_key(uint64_t seed, uint64_t tag, int64_t sweep,
+                           uint64_t side) {
+  return clearn__mix64(
+      clearn__mix64(clearn__mix64(seed ^ tag) + (uint64_t)sweep) ^ side);
+}
+
+static double box_muller(uint64_t a, uint64_t b) {
+  double u1 = ((double)(a >> 11) + 0.5) * 0x1p-53; /* (0, 1) */
+  double u2 = (double)(b >> 11) * 0x1p-53;
+  return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
+}
+
+static void row_normals(uint64_t base, int64_t id, int64_t k, double *z) {
+  uint64_t key = clearn__mix64(base ^ (uint64_t)id);
+  int64_t j;
+  for (j = 0; j < k; j++)
+    z[j] = box_muller(clearn__mix64(key + 2 * (uint64_t)j),
+                      clearn__mix64(key + 2 * (uint64_t)j + 1));
+}
+
+double clearn__gibbs_normal(uint64_t seed, int64_t sweep, uint64_t side,
+                            int64_t id, int64_t j) {
+  uint64_t key =
+      clearn__mix64(stream_key(seed, TAG_ROW, sweep, side) ^ (uint64_t)id);
+  return box_muller(clearn__mix64(key + 2 * (uint64_t)j),
+                    clearn__mix64(key + 2 * (uint64_t)j + 1));
+}
+
+static double rng_normal(clearn__rng *r) {
+  uint64_t a = clearn__rng_next(r);
+  return box_muller(a, clearn__rng_next(r));
+}
+
+/* Gamma(shape, 1), Marsaglia and Tsang (2000); shape < 1 by the boost
+ * Gamma(shape + 1) U^(1 / shape). */
+static double rng_gamma(clearn__rng *r, double shape) {
+  double d, c, boost = 1.0;
+  if (shape < 1.0) {
+    double u = ((double)(clearn__rng_next(r) >> 11) + 0.5) * 0x1p-53;
+    boost = pow(u, 1.0 / shape);
+    shape += 1.0;
+  }
+  d = shape - 1.0 / 3.0;
+  c = 1.0 / sqrt(9.0 * d);
+  for (;;) {
+    double x = rng_normal(r), v = 1.0 + c * x, u;
+    if (v <= 0) continue;
+    v = v * v * v;
+    u = ((double)(clearn__rng_next(r) >> 11) + 0.5) * 0x1p-53;
+    if (log(u) < 0.5 * x * x + d - d * v + d * log(v)) return boost * d * v;
+  }
+}
+
+double clearn__gibbs_gamma(uint64_t key, double shape) {
+  clearn__rng r;
+  clearn__rng_seed(&r, key);
+  return rng_gamma(&r, shape);
+}
+
+/* ---- small dense algebra (k x k, row-major, float64) ----------------------
+ */
+
+/* A = L L^T, L lower in place (the upper triangle is left as it was read
+ * from, so A must be full on entry).  -1 if not positive definite. */
+static int chol_lower(int64_t k, double *A) {
+  int64_t i, j, q;
+  for (j = 0; j < k; j++) {
+    double d = A[j * k + j];
+    for (q = 0; q < j; q++) d -= A[j * k + q] * A[j * k + q];
+    if (!(d > 0)) return -1;
+    d = sqrt(d);
+    A[j * k + j] = d;
+    for (i = j + 1; i < k; i++) {
+      double s = A[i * k + j];
+      for (q = 0; q < j; q++) s -= A[i * k + q] * A[j * k + q];
+      A[i * k + j] = s / d;
+    }
+  }
+  return 0;
+}
+
+/* w = L^-T w (L lower): back substitution on L^T. */
+static void solve_lt(int64_t k, const double *L, double *w) {
+  int64_t i, q;
+  for (i = k - 1; i >= 0; i--) {
+    double s = w[i];
+    for (q = i + 1; q < k; q++) s -= L[q * k + i] * w[q];
+    w[i] = s / L[i * k + i];
+  }
+}
+
+/* ---- one row ------------------------------------------------------------- */
+
+/* G (ld x ld, upper triangle and whatever else its tiles cover) = sum_q
+ * y_q y_q^T and b = sum_q (v_q - mu) y_q over the rated rows y_q =
+ * O[idx[q]] (stride ld), read in place.  A row's sums depend only on its
+ * ratings, in their order.  (ALS's generic path gathers the rows and calls
+ * SYRK: at the ranks of tens this sampler runs at, the copies and the BLAS
+ * call overheads cost several times the flops, and float64 rows rule out
+ * ALS's float32 fast path.) */
+static void row_sums_c(int64_t k, int64_t ld, int64_t n, const int32_t *idx,
+                       const float *val, const double *O, double mu,
+                       double *restrict G, double *restrict b) {
+  int64_t q, a, j;
+  memset(G, 0, (size_t)(ld * ld) * sizeof(double));
+  memset(b, 0, (size_t)ld * sizeof(double));
+  for (q = 0; q < n; q++) {
+    const double *restrict y = O + (int64_t)idx[q] * ld;
+    double t = (double)val[q] - mu;
+    for (a = 0; a < k; a++) {
+      double c = y[a];
+      double *restrict g = G + a * ld;
+      for (j = a; j < k; j++) g[j] += c * y[j];
+      b[a] += t * c;
+    }
+  }
+}
+
+#if defined(__GNUC__) && defined(__x86_64__)
+#define GIBBS_AVX512 1
+#include <immintrin.h>
+/* The same sums with AVX-512 for ld a multiple of 8 and O 64-byte
+ * aligned: for each 8 x 8 tile of G's upper triangle, eight accumulators
+ * (one per tile row) stay in registers while every rating adds y[a] times
+ * the tile's 8 entries of y: 8 FMAs per rating and tile, one load. */
+__attribute__((always_inline, target("avx512f"))) static inline void
+sums_tile(int64_t ld, int64_t n, const int32_t *idx, const float *val,
+          const double *O, double mu, int64_t a0, int64_t j0, int with_b,
+          double *G, double *b) {
+  __m512d c0 = _mm512_setzero_pd(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0,
+          c6 = c0, c7 = c0, cb = c0;
+  int64_t q;
+  for (q = 0; q < n; q++) {
+    const double *y = O + (int64_t)idx[q] * ld;
+    __m512d yj = _mm512_load_pd(y + j0);
+    c0 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0]), yj, c0);
+    c1 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 1]), yj, c1);
+    c2 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 2]), yj, c2);
+    c3 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 3]), yj, c3);
+    c4 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 4]), yj, c4);
+    c5 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 5]), yj, c5);
+    c6 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 6]), yj, c6);
+    c7 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 7]), yj, c7);
+    if (with_b)
+      cb = _mm512_fmadd_pd(_mm512_set1_pd((double)val[q] - mu), yj, cb);
+  }
+  _mm512_store_pd(G + (a0 + 0) * ld + j0, c0);
+  _mm512_store_pd(G + (a0 + 1) * ld + j0, c1);
+  _mm512_store_pd(G + (a0 + 2) * ld + j0, c2);
+  _mm512_store_pd(G + (a0 + 3) * ld + j0, c3);
+  _mm512_store_pd(G + (a0 + 4) * ld + j0, c4);
+  _mm512_store_pd(G + (a0 + 5) * ld + j0, c5);
+  _mm512_store_pd(G + (a0 + 6) * ld + j0, c6);
+  _mm512_store_pd(G + (a0 + 7) * ld + j0, c7);
+  if (with_b) _mm512_store_pd(b + j0, cb);
+}
+
+__attribute__((target("avx512f"))) static void
+row_sums_avx512(int64_t ld, int64_t n, const int32_t *idx, const float *val,
+                const double *O, double mu, double *G, double *b) {
+  int64_t a0, j0;
+  for (j0 = 0; j0 < ld; j0 += 8)
+    sums_tile(ld, n, idx, val, O, mu, 0, j0, 1, G, b);
+  for (a0 = 8; a0 < ld; a0 += 8)
+    for (j0 = a0; j0 < ld; j0 += 8)
+      sums_tile(ld, n, idx, val, O, mu, a0, j0, 0, G, b);
+}
+
+static int have_avx512(void) {
+  static int known = -1; /* a benign race: every thread stores the same */
+  if (known < 0) known = __builtin_cpu_supports("avx512f") ? 1 : 0;
+  return known;
+}
+#else
+#define GIBBS_AVX512 0
+#endif
+
+/* The row's system from its sums G, b; then the draw (see below). */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "default")))
+#endif
+static int
+draw_from_sums(int64_t k, int64_t ld, const double *G, const double *b,
+               double alpha, const double *Lam, const double *lam_mu,
+               const double *z, double *restrict A, double *restrict w,
+               double *x) {
+  int64_t i, j, q;
+  for (i = 0; i < k; i++) {
+    for (j = i; j < k; j++)
+      A[i * k + j] = alpha * G[i * ld + j] + Lam[i * k + j];
+    w[i] = alpha * b[i] + lam_mu[i];
+  }
+  /* P = R^T R (R upper, row by row, so every inner loop runs along a row
+   * and vectorizes): x = R^-1 (R^-T b + z), the mean P^-1 b plus R^-1 z,
+   * whose covariance is R^-1 R^-T = P^-1. */
+  for (j = 0; j < k; j++) {
+    double d = A[j * k + j], inv;
+    if (!(d > 0)) return CLEARN_ENUMERIC;
+    d = sqrt(d);
+    inv = 1.0 / d;
+    A[j * k + j] = d;
+    for (q = j + 1; q < k; q++) A[j * k + q] *= inv;
+    for (i = j + 1; i < k; i++) {
+      double r = A[j * k + i];
+      for (q = i; q < k; q++) A[i * k + q] -= r * A[j * k + q];
+    }
+  }
+  for (i = 0; i < k; i++) {
+    w[i] /= A[i * k + i];
+    for (q = i + 1; q < k; q++) w[q] -= A[i * k + q] * w[i];
+  }
+  if (z)
+    for (i = 0; i < k; i++) w[i] += z[i];
+  for (i = k - 1; i >= 0; i--) {
+    double s = w[i];
+    for (q = i + 1; q < k; q++) s -= A[i * k + q] * w[q];
+    w[i] = s / A[i * k + i];
+  }
+  memcpy(x, w, (size_t)k * sizeof(double));
+  return CLEARN_OK;
+}
+
+int clearn__gibbs_draw_row(int64_t k, int64_t ld, int64_t n, const int32_t *idx,
+                           const float *val, const double *O, double mu,
+                           double alpha, const double *Lam,
+                           const double *lam_mu, const double *z, double *ws,
+                           double *x) {
+  double *G = ws, *b = G + ld * ld, *A = b + ld, *w = A + k * k;
+#if GIBBS_AVX512
+  if (ld % 8 == 0 && ((uintptr_t)O & 63) == 0 && ((uintptr_t)ws & 63) == 0 &&
+      have_avx512())
+    row_sums_avx512(ld, n, idx, val, O, mu, G, b);
+  else
+#endif
+    row_sums_c(k, ld, n, idx, val, O, mu, G, b);
+  return draw_from_sums(k, ld, G, b, alpha, Lam, lam_mu, z, A, w, x);
+}
+
+/* ---- hyper-parameters ---------------------------------------------------- */
+
+double clearn__gibbs_nw_posterior(int64_t k, int64_t ld, int64_t n,
+                                  const double *X, int nt, double *mean,
+                                  double *Winv) {
+  int64_t nb = (n + HYPER_BLOCK - 1) / HYPER_BLOCK, b, i, j;
+  double *part =
+      malloc((size_t)((nb > 0 ? nb : 1) * (k * k + k)) * sizeof(double));
+  double *s = mean, nn = (double)n, c;
+  if (part == NULL) return -1;
+#pragma omp parallel for num_threads(nt) schedule(static)
+  for (b = 0; b < nb; b++) {
+    int64_t r0 = b * HYPER_BLOCK,
+            rn = n - r0 < HYPER_BLOCK ? n - r0 : HYPER_BLOCK;
+    double *pb = part + b * (k * k + k);
+    int64_t r, q;
+    clearn__dsyrk_tn(rn, k, 1.0, X + r0 * ld, ld, 0.0, pb);
+    for (q = 0; q < k; q++) pb[k * k + q] = 0;
+    for (r = r0; r < r0 + rn; r++)
+      for (q = 0; q < k; q++) pb[k * k + q] += X[r * ld + q];
+  }
+  memset(Winv, 0, (size_t)(k * k) * sizeof(double));
+  memset(s, 0, (size_t)k * sizeof(double));
+  for (b = 0; b < nb; b++) {
+    const double *pb = part + b * (k * k + k);
+    for (i = 0; i < k; i++) {
+      for (j = i; j < k; j++) Winv[i * k + j] += pb[i * k + j];
+      s[i] += pb[k * k + i];
+    }
+  }
+  free(part);
+  /* Winv = I + sum x x^T - n xbar xbar^T + beta0 n / (beta0 + n) xbar
+   * xbar^T; with s = n xbar the last two are -c s s^T, c = 1 / n - beta0 /
+   * (n (beta0 + n)). */
+  c = n > 0 ? 1.0 / nn - BETA0 / (nn * (BETA0 + nn)) : 0;
+  for (i = 0; i < k; i++)
+    for (j = i; j < k; j++) {
+      double v = Winv[i * k + j] - c * s[i] * s[j] + (i == j ? 1.0 : 0.0);
+      Winv[i * k + j] = Winv[j * k + i] = v;
+    }
+  for (i = 0; i < k; i++) mean[i] = s[i] / (BETA0 + nn);
+  return (double)k + nn;
+}
+
+/* Wishart(W, nu) with W = Winv^-1: Winv = L L^T, so L^-T is a factor of W
+ * and (L^-T A)(L^-T A)^T is a draw for A lower triangular with A_ii^2 ~
+ * chi^2(nu - i), A_ij ~ N(0, 1) below the diagonal (Bartlett). */
+static int wishart_rng(clearn__rng *r, int64_t k, const double *Winv, double nu,
+                       double *ws, double *Lam) {
+  double *L = ws, *M = ws + k * k, *col = ws + 2 * k * k;
+  int64_t i, j, q;
+  memcpy(L, Winv, (size_t)(k * k) * sizeof(double));
+  if (chol_lower(k, L) != 0) return CLEARN_ENUMERIC;
+  memset(M, 0, (size_t)(k * k) * sizeof(double));
+  for (i = 0; i < k; i++) {
+    M[i * k + i] = sqrt(2.0 * rng_gamma(r, 0.5 * (nu - (double)i)));
+    for (j = 0; j < i; j++) M[i * k + j] = rng_normal(r);
+  }
+  /* M = L^-T A, column by column */
+  for (j = 0; j < k; j++) {
+    for (i = 0; i < k; i++) col[i] = M[i * k + j];
+    solve_lt(k, L, col);
+    for (i = 0; i < k; i++) M[i * k + j] = col[i];
+  }
+  for (i = 0; i < k; i++)
+    for (j = 0; j <= i; j++) {
+      double s = 0;
+      for (q = 0; q < k; q++) s += M[i * k + q] * M[j * k + q];
+      Lam[i * k + j] = Lam[j * k + i] = s;
+    }
+  return CLEARN_OK;
+}
+
+int clearn__gibbs_wishart(uint64_t key, int64_t k, const double *Winv,
+                          double nu, double *ws, double *Lam) {
+  clearn__rng r;
+  clearn__rng_seed(&r, key);
+  return wishart_rng(&r, k, Winv, nu, ws, Lam);
+}
+
+/* Draw (mu, Lambda) of one side given its rows X (n x k): Lam, and lmu =
+ * Lam mu (what the rows' right-hand sides need).  ws: 5 k^2 + 2 k. */
+static int draw_hyper(uint64_t key, int64_t k, int64_t ld, int64_t n,
+                      const double *X, int nt, double *ws, double *Lam,
+                      double *lmu) {
+  double *mean = ws, *Winv = ws + k, *Q = Winv + k * k, *w = Q + k * k;
+  double *wws = w + k, nu;
+  clearn__rng r;
+  int64_t i, j;
+  nu = clearn__gibbs_nw_posterior(k, ld, n, X, nt, mean, Winv);
+  if (nu < 0) return CLEARN_ENOMEM;
+  clearn__rng_seed(&r, key);
+  if (wishart_rng(&r, k, Winv, nu, wws, Lam) != CLEARN_OK)
+    return CLEARN_ENUMERIC;
+  /* mu ~ N(mean, ((beta0 + n) Lam)^-1): with Q = L L^T, mean + L^-T z */
+  for (i = 0; i < k * k; i++) Q[i] = (BETA0 + (double)n) * Lam[i];
+  if (chol_lower(k, Q) != 0) return CLEARN_ENUMERIC;
+  for (i = 0; i < k; i++) w[i] = rng_normal(&r);
+  solve_lt(k, Q, w);
+  for (i = 0; i < k; i++) w[i] += mean[i];
+  for (i = 0; i < k; i++) {
+    double s = 0;
+    for (j = 0; j < k; j++) s += Lam[i * k + j] * w[j];
+    lmu[i] = s;
+  }
+  return CLEARN_OK;
+}
+
+static void *alloc_lines(size_t n, size_t size) {
+  void *p = NULL;
+  if (size != 0 && n > SIZE_MAX / size) return NULL;
+  return posix_memalign(&p, 64, n * size != 0 ? n * size : 1) == 0 ? p : NULL;
+}
+
+/* ---- one side ------------------------------------------------------------ */
+
+typedef struct {
+  int64_t k, ld; /* rank; row stride of the factors (k rounded up to 8) */
+  double alpha;
+  const double *Lam, *lmu; /* NULL: a burn-in (ALS) sweep */
+  double reg, rexp, mu;
+  int weighted;
+  uint64_t base; /* row stream of this sweep and side */
+  /* Items only (the second half of a sweep, when both sides are final):
+   * per rating, acc (in the side's CSR order) adds this draw's prediction
+   * (restarts from it when acc_reset), and terms[2 r], terms[2 r + 1] get
+   * row r's squared errors of this draw and of acc / n_avg. */
+  double *acc, *terms, n_avg;
+  int acc_reset;
+} side_cfg;
+
+/* Every row [0, n) of X (rows of this participant; ids their original
+ * ids) from its ratings against the other side O.  *bad = first failing
+ * row or -1. */
+/* Dot product of two factor rows over their ld (a multiple of 8, zero
+ * padded) entries, in eight partial sums (a fixed order the compiler can
+ * vectorize). */
+static double dot8(const double *a, const double *b, int64_t ld) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j, i;
+  for (j = 0; j < ld; j += 8)
+    for (i = 0; i < 8; i++) s[i] += a[j + i] * b[j + i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+static int side_step(const side_cfg *c, int nt, int64_t n, const int64_t *ptr,
+                     const int32_t *idx, const float *val, const double *O,
+                     const int64_t *ids, double *X, int64_t *bad) {
+  int64_t k = c->k, first_bad = n;
+  int rc_all = CLEARN_OK, nomem = 0;
+#pragma omp parallel num_threads(nt)
+  {
+    size_t kk = (size_t)k;
+    size_t ld = (size_t)c->ld,
+           wsn = (ld * ld + ld + kk * kk + kk + 7) & ~(size_t)7;
+    /* 64-byte aligned, as the AVX-512 sums need */
+    double *ws = alloc_lines(wsn + kk * kk + 2 * kk, sizeof(double));
+    double *Lr = ws ? ws + wsn : NULL, *z = Lr ? Lr + kk * kk : NULL;
+    double *zero = z ? z + kk : NULL;
+    int64_t r;
+    if (ws == NULL) {
+#pragma omp atomic write
+      nomem = 1;
+    } else {
+      memset(zero, 0, kk * sizeof(double));
+    }
+#pragma omp for schedule(dynamic, 16)
+    for (r = 0; r < n; r++) {
+      int64_t m = ptr[r + 1] - ptr[r], j;
+      int e;
+      if (ws == NULL) continue;
+      if (c->Lam) {
+        row_normals(c->base, ids[r], k, z);
+        e = clearn__gibbs_draw_row(k, c->ld, m, idx + ptr[r], val + ptr[r], O,
+                                   c->mu, c->alpha, c->Lam, c->lmu, z, ws,
+                                   X + r * c->ld);
+      } else if (m == 0) {
+        /* no data term and a count-weighted penalty of 0: 0 is the
+         * minimum-norm solution (as ALS's solve_row) */
+        memset(X + r * c->ld, 0, kk * sizeof(double));
+        e = CLEARN_OK;
+      } else {
+        double lam = c->weighted ? c->reg * pow((double)m, c->rexp) : c->reg;
+        memset(Lr, 0, kk * kk * sizeof(double));
+        for (j = 0; j < k; j++) Lr[j * k + j] = lam;
+        e = clearn__gibbs_draw_row(k, c->ld, m, idx + ptr[r], val + ptr[r], O,
+                                   c->mu, 1.0, Lr, zero, NULL, ws,
+                                   X + r * c->ld);
+      }
+      if (e == CLEARN_OK && c->terms) {
+        /* the other side's rows are still in cache from the sums */
+        const double *x = X + r * c->ld;
+        double se = 0, sa = 0;
+        int64_t q;
+        for (q = ptr[r]; q < ptr[r + 1]; q++) {
+          double p = dot8(O + (int64_t)idx[q] * c->ld, x, c->ld);
+          double d = (double)val[q] - c->mu - p;
+          c->acc[q] = c->acc_reset ? p : c->acc[q] + p;
+          se += d * d;
+          d = (double)val[q] - c->mu - c->acc[q] / c->n_avg;
+          sa += d * d;
+        }
+        c->terms[2 * r] = se;
+        c->terms[2 * r + 1] = sa;
+      }
+      if (e != CLEARN_OK) {
+#pragma omp critical
+        if (r < first_bad) {
+          first_bad = r;
+          rc_all = e;
+        }
+      }
+    }
+    free(ws);
+  }
+  *bad = first_bad < n ? first_bad : -1;
+  return nomem ? CLEARN_ENOMEM : rc_all;
+}
+
+/* ---- the sweeps ---------------------------------------------------------- */
+
+static int gather(const clearn__exchange *ex, void *buf, size_t elem,
+                  const int64_t *off, int rc) {
+  return ex ? ex->gather(ex->ctx, buf, elem, off, rc) : rc;
+}
+
+/* Block s of the concatenation Fc (rows x (S k), dtype dt) = F (rows x k). */
+static void put_block(void *Fc, const double *F, int64_t rows, int64_t k,
+                      int64_t ldf, int64_t S, int64_t s, clearn_dtype dt) {
+  int64_t r, j, ld = S * k;
+  for (r = 0; r < rows; r++)
+    for (j = 0; j < k; j++) {
+      if (dt == CLEARN_FLOAT32)
+        ((float *)Fc)[r * ld + s * k + j] = (float)F[r * ldf + j];
+      else
+        ((double *)Fc)[r * ld + s * k + j] = F[r * ldf + j];
+    }
+}
+
+/* Keep the first S2 of S blocks of every row, scaled by 1/sqrt(S2): rows
+ * move to a stride of S2 k in place (never past their source). */
+static void finish_blocks(void *Fc, int64_t rows, int64_t k, int64_t S,
+                          int64_t S2, clearn_dtype dt) {
+  int64_t r, j;
+  double sc = 1.0 / sqrt((double)S2);
+  for (r = 0; r < rows; r++)
+    for (j = 0; j < S2 * k; j++) {
+      if (dt == CLEARN_FLOAT32) {
+        float *f = Fc;
+        f[r * S2 * k + j] = (float)(sc * f[r * S * k + j]);
+      } else {
+        double *f = Fc;
+        f[r * S2 * k + j] = sc * f[r * S * k + j];
+      }
+    }
+}
+
+/* rows x k in dtype -> rows x ld float64, padding zero */
+static void to_f64(const void *src, clearn_dtype dt, int64_t rows, int64_t k,
+                   int64_t ld, double *dst) {
+  int64_t r, j;
+  for (r = 0; r < rows; r++)
+    for (j = 0; j < ld; j++)
+      dst[r * ld + j] = j >= k ? 0.0
+                        : dt == CLEARN_FLOAT32
+                            ? ((const float *)src)[r * k + j]
+                            : ((const double *)src)[r * k + j];
+}
+
+static int row_fail(int rc, const char *side, int64_t id, int burn) {
+  if (rc == CLEARN_ENOMEM)
+    return clearn__err(CLEARN_ENOMEM, "als: out of memory for the row "
+                                      "workspaces");
+  return clearn__err(rc,
+                     burn ? "als: gibbs: %s %lld: the row's burn-in normal "
+                            "equations are not positive definite; use reg > 0"
+                          : "als: gibbs: %s %lld: the row's conditional "
+                            "precision is not positive definite",
+                     side, (long long)id);
+}
+
+int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
+                          const clearn__rshard *sh, const clearn__exchange *ex,
+                          const clearn__progress *progress, const void *U0,
+                          const void *V0, double *history, int64_t *n_done,
+                          void **Uo, void **Vo, int64_t *n_samples) {
+  const int64_t k = cfg->k, me = sh->rank, S = cfg->n_sweeps - cfg->burn_in;
+  const int64_t ld = (k + 7) & ~(int64_t)7;
+  const int64_t NU = sh->n_users, NI = sh->n_items;
+  const int64_t u0 = sh->user_off[me], nu = sh->user_off[me + 1] - u0;
+  const int64_t i0 = sh->item_off[me], ni = sh->item_off[me + 1] - i0;
+  const int64_t nnz_me = sh->i_ptr[ni];
+  const int64_t nva = sh->has_valid ? sh->va_off[sh->size] : 0;
+  const int64_t va_me = sh->has_valid ? sh->va_off[me + 1] - sh->va_off[me] : 0;
+  const int64_t nva_r = sh->has_valid ? sh->va_ptr[va_me] : 0;
+  const size_t es = clearn_dtype_size(cfg->dt);
+  double *U = NULL, *V = NULL, *acc = NULL, *vacc = NULL, *terms = NULL;
+  double *vterms = NULL, *Lam = NULL, *lmu = NULL, *hws = NULL;
+  void *Uc = NULL, *Vc = NULL;
+  double alpha = 2.0;
+  int64_t it, bad, kept = 0;
+  int rc = CLEARN_OK, stop = 0;
+
+  *Uo = *Vo = NULL;
+  *n_done = 0;
+  *n_samples = 0;
+  U = alloc_lines((size_t)(NU > 0 ? NU : 1) * (size_t)ld, sizeof(double));
+  V = alloc_lines((size_t)(NI > 0 ? NI : 1) * (size_t)ld, sizeof(double));
+  acc = clearn__malloc((size_t)(nnz_me > 0 ? nnz_me : 1), sizeof(double));
+  vacc = clearn__malloc((size_t)(nva_r > 0 ? nva_r : 1), sizeof(double));
+  terms = clearn__malloc((size_t)(2 * (NI > 0 ? NI : 1)), sizeof(double));
+  vterms = clearn__malloc((size_t)(2 * (nva > 0 ? nva : 1)), sizeof(double));
+  Lam = clearn__malloc((size_t)(k * k), sizeof(double));
+  lmu = clearn__malloc((size_t)k, sizeof(double));
+  hws = clearn__malloc((size_t)(8 * k * k + 4 * k), sizeof(double));
+  Uc = alloc_lines((size_t)(NU > 0 ? NU : 1) * (size_t)(S * k), es);
+  Vc = alloc_lines((size_t)(NI > 0 ? NI : 1) * (size_t)(S * k), es);
+  if (!U || !V || !acc || !vacc || !terms || !vterms || !Lam || !lmu || !hws ||
+      !Uc || !Vc)
+    rc = clearn__err(CLEARN_ENOMEM,
+                     "als: gibbs: cannot allocate %lld samples of rank %lld "
+                     "(the model has rank samples x rank)",
+                     (long long)S, (long long)k);
+  rc = ex ? ex->agree(ex->ctx, rc) : rc;
+  if (rc != CLEARN_OK) goto cleanup;
+  to_f64(U0, cfg->dt, NU, k, ld, U);
+  to_f64(V0, cfg->dt, NI, k, ld, V);
+
+  for (it = 0; it < cfg->n_sweeps && !stop; it++) {
+    double t0 = omp_get_wtime(), c0 = ex ? ex->seconds(ex->ctx) : 0;
+    double sse = 0, ase = 0, *h = history + it * cfg->n_hist;
+    const int sampling = it >= cfg->burn_in;
+    const double n_avg = sampling ? (double)(it - cfg->burn_in + 1) : 1.0;
+    side_cfg sc;
+    int64_t r;
+    sc.k = k;
+    sc.ld = ld;
+    sc.alpha = alpha;
+    sc.Lam = sampling ? Lam : NULL;
+    sc.lmu = lmu;
+    sc.reg = cfg->reg;
+    sc.rexp = cfg->rexp;
+    sc.weighted = cfg->weighted;
+    sc.mu = cfg->mu;
+    sc.acc = NULL;
+    sc.terms = NULL;
+    sc.n_avg = n_avg;
+    sc.acc_reset = !sampling || it == cfg->burn_in;
+
+    /* users */
+    if (sampling &&
+        (rc = draw_hyper(stream_key(cfg->seed, TAG_HYPER, it, SIDE_USERS), k,
+                         ld, NU, U, cfg->nt, hws, Lam, lmu)) != CLEARN_OK) {
+      rc = clearn__err(rc,
+                       "als: gibbs: the user hyper-parameters could not "
+                       "be drawn (sweep %lld)",
+                       (long long)(it + 1));
+      goto cleanup;
+    }
+    sc.base = stream_key(cfg->seed, TAG_ROW, it, SIDE_USERS);
+    rc = side_step(&sc, cfg->nt, nu, sh->u_ptr, sh->u_idx, sh->u_val, V,
+                   sh->user_ids + u0, U + u0 * ld, &bad);
+    if (rc != CLEARN_OK)
+      rc = row_fail(rc, "user", bad >= 0 ? sh->user_ids[u0 + bad] : -1,
+                    !sampling);
+    if ((rc = gather(ex, U, (size_t)ld * sizeof(double), sh->user_off, rc)) !=
+        CLEARN_OK)
+      goto cleanup;
+
+    /* items */
+    if (sampling &&
+        (rc = draw_hyper(stream_key(cfg->seed, TAG_HYPER, it, SIDE_ITEMS), k,
+                         ld, NI, V, cfg->nt, hws, Lam, lmu)) != CLEARN_OK) {
+      rc = clearn__err(rc,
+                       "als: gibbs: the item hyper-parameters could not "
+                       "be drawn (sweep %lld)",
+                       (long long)(it + 1));
+      goto cleanup;
+    }
+    sc.base = stream_key(cfg->seed, TAG_ROW, it, SIDE_ITEMS);
+    sc.acc = acc;
+    sc.terms = terms + 2 * i0;
+    rc = side_step(&sc, cfg->nt, ni, sh->i_ptr, sh->i_idx, sh->i_val, U,
+                   sh->item_ids + i0, V + i0 * ld, &bad);
+    if (rc != CLEARN_OK)
+      rc = row_fail(rc, "item", bad >= 0 ? sh->item_ids[i0 + bad] : -1,
+                    !sampling);
+    if ((rc = gather(ex, V, (size_t)ld * sizeof(double), sh->item_off, rc)) !=
+        CLEARN_OK)
+      goto cleanup;
+
+    if (sh->has_valid) {
+      int64_t v0 = sh->va_off[me];
+#pragma omp parallel for num_threads(cfg->nt) schedule(dynamic, 64)
+      for (r = 0; r < va_me; r++) {
+        int64_t q, cnt = 0, ur = sh->va_urow[r];
+        double e = 0;
+        for (q = sh->va_ptr[r]; q < sh->va_ptr[r + 1]; q++) {
+          int64_t ir = sh->va_irow[q];
+          double p;
+          if (ur >= 0 && ir >= 0) {
+            p = dot8(U + ur * ld, V + ir * ld, ld);
+            vacc[q] = sampling && it > cfg->burn_in ? vacc[q] + p : p;
+            p = cfg->mu + vacc[q] / n_avg;
+          } else if (cfg->cold == 2) {
+            p = cfg->mu;
+          } else if (cfg->cold == 1) {
+            continue;
+          } else {
+            p = NAN;
+          }
+          e += (p - sh->va_val[q]) * (p - sh->va_val[q]);
+          cnt++;
+        }
+        vterms[2 * (v0 + r)] = e;
+        vterms[2 * (v0 + r) + 1] = (double)cnt;
+      }
+    }
+    rc = gather(ex, terms, 2 * sizeof(double), sh->item_off, CLEARN_OK);
+    if (rc == CLEARN_OK && sh->has_valid)
+      rc = gather(ex, vterms, 2 * sizeof(double), sh->va_off, CLEARN_OK);
+    if (rc != CLEARN_OK) goto cleanup;
+    for (r = 0; r < NI; r++) {
+      sse += terms[2 * r];
+      ase += terms[2 * r + 1];
+    }
+    h[0] = sse / (double)sh->nnz;
+    h[1] = sqrt(ase / (double)sh->nnz);
+    h[2] = NAN;
+    if (sh->has_valid) {
+      double vse = 0, used = 0;
+      for (r = 0; r < nva; r++) {
+        vse += vterms[2 * r];
+        used += vterms[2 * r + 1];
+      }
+      if (used > 0) h[2] = sqrt(vse / used);
+    }
+    if (!isfinite(sse)) {
+      rc = clearn__err(CLEARN_ENUMERIC,
+                       "als: gibbs: the training error is not finite after "
+                       "sweep %lld",
+                       (long long)(it + 1));
+      goto cleanup;
+    }
+    /* alpha | rest ~ Gamma(1 + nnz / 2, rate 1 + sse / 2) */
+    alpha = clearn__gibbs_gamma(stream_key(cfg->seed, TAG_ALPHA, it, 0),
+                                1.0 + 0.5 * (double)sh->nnz) /
+            (1.0 + 0.5 * sse);
+    if (sampling) {
+      put_block(Uc, U, NU, k, ld, S, kept, cfg->dt);
+      put_block(Vc, V, NI, k, ld, S, kept, cfg->dt);
+      kept++;
+    }
+    h[3] = omp_get_wtime() - t0;
+    h[4] = (ex ? ex->seconds(ex->ctx) : 0) - c0;
+    *n_done = it + 1;
+    if (progress && progress->fn &&
+        progress->fn(progress->user_data, (int)(it + 1), cfg->hist_names, h,
+                     cfg->n_hist) != 0)
+      stop = 1;
+    if (ex) stop = ex->any(ex->ctx, stop);
+  }
+  if (kept == 0) {
+    /* stopped during the burn-in: the ALS point is the one "sample" */
+    put_block(Uc, U, NU, k, ld, S, 0, cfg->dt);
+    put_block(Vc, V, NI, k, ld, S, 0, cfg->dt);
+    kept = 1;
+  }
+  finish_blocks(Uc, NU, k, S, kept, cfg->dt);
+  finish_blocks(Vc, NI, k, S, kept, cfg->dt);
+  *Uo = Uc;
+  *Vo = Vc;
+  Uc = Vc = NULL;
+  *n_samples = kept;
+
+cleanup:
+  free(U);
+  free(V);
+  free(acc);
+  free(vacc);
+  free(terms);
+  free(vterms);
+  free(Lam);
+  free(lmu);
+  free(hws);
+  free(Uc);
+  free(Vc);
+  return rc;
+}

@@ -1,0 +1,7 @@
+# ALS with solver=gibbs (tests/test_als_gibbs.c).  The NumPy reference of
+# its pieces is computed at test time by tests/als_gibbs_ref.py under
+# CLEARN_TEST_PYTHON; without it (or numpy) the rest still runs and the
+# test exits 77 (skipped).
+clearn_add_test(test_als_gibbs test_als_gibbs.c
+  ARGS ${CMAKE_CURRENT_SOURCE_DIR}/als_gibbs_ref.py "${CLEARN_TEST_PYTHON}")
+set_tests_properties(test_als_gibbs PROPERTIES LABELS "als")
