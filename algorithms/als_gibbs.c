@@ -199,6 +199,12 @@ sums_tile(int64_t ld, int64_t n, const int32_t *idx, const float *val,
   for (q = 0; q < n; q++) {
     const double *y = O + (int64_t)idx[q] * ld;
     __m512d yj = _mm512_load_pd(y + j0);
+    if (with_b && q + 6 < n) {
+      /* the first pass brings the rows in; later tiles find them in L1 */
+      const char *pf = (const char *)(O + (int64_t)idx[q + 6] * ld);
+      int64_t l;
+      for (l = 0; l < ld; l += 8) _mm_prefetch(pf + 8 * l, _MM_HINT_T0);
+    }
     c0 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0]), yj, c0);
     c1 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 1]), yj, c1);
     c2 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 2]), yj, c2);
@@ -221,10 +227,54 @@ sums_tile(int64_t ld, int64_t n, const int32_t *idx, const float *val,
   if (with_b) _mm512_store_pd(b + j0, cb);
 }
 
+/* ld = 16 (ranks 9 to 16) in one pass: the three tiles of the upper
+ * triangle (24 accumulators) and b (2) fit in the 32 registers, so each
+ * rated row is read once. */
+__attribute__((target("avx512f"))) static void
+row_sums_16(int64_t n, const int32_t *idx, const float *val, const double *O,
+            double mu, double *G, double *b) {
+  __m512d c[8], d[8], e[8], b0 = _mm512_setzero_pd(), b1 = b0;
+  int64_t q;
+  int a;
+  for (a = 0; a < 8; a++) c[a] = d[a] = e[a] = b0;
+  for (q = 0; q < n; q++) {
+    const double *y = O + (int64_t)idx[q] * 16;
+    __m512d y0 = _mm512_load_pd(y), y1 = _mm512_load_pd(y + 8);
+    __m512d t = _mm512_set1_pd((double)val[q] - mu);
+    if (q + 6 < n) {
+      const char *pf = (const char *)(O + (int64_t)idx[q + 6] * 16);
+      _mm_prefetch(pf, _MM_HINT_T0);
+      _mm_prefetch(pf + 64, _MM_HINT_T0);
+    }
+#pragma GCC unroll 8
+    for (a = 0; a < 8; a++) {
+      __m512d s = _mm512_set1_pd(y[a]);
+      c[a] = _mm512_fmadd_pd(s, y0, c[a]);
+      d[a] = _mm512_fmadd_pd(s, y1, d[a]);
+    }
+#pragma GCC unroll 8
+    for (a = 0; a < 8; a++)
+      e[a] = _mm512_fmadd_pd(_mm512_set1_pd(y[8 + a]), y1, e[a]);
+    b0 = _mm512_fmadd_pd(t, y0, b0);
+    b1 = _mm512_fmadd_pd(t, y1, b1);
+  }
+  for (a = 0; a < 8; a++) {
+    _mm512_store_pd(G + a * 16, c[a]);
+    _mm512_store_pd(G + a * 16 + 8, d[a]);
+    _mm512_store_pd(G + (8 + a) * 16 + 8, e[a]);
+  }
+  _mm512_store_pd(b, b0);
+  _mm512_store_pd(b + 8, b1);
+}
+
 __attribute__((target("avx512f"))) static void
 row_sums_avx512(int64_t ld, int64_t n, const int32_t *idx, const float *val,
                 const double *O, double mu, double *G, double *b) {
   int64_t a0, j0;
+  if (ld == 16) {
+    row_sums_16(n, idx, val, O, mu, G, b);
+    return;
+  }
   for (j0 = 0; j0 < ld; j0 += 8)
     sums_tile(ld, n, idx, val, O, mu, 0, j0, 1, G, b);
   for (a0 = 8; a0 < ld; a0 += 8)
@@ -241,7 +291,35 @@ static int have_avx512(void) {
 #define GIBBS_AVX512 0
 #endif
 
-/* The row's system from its sums G, b; then the draw (see below). */
+/* The row's system from its sums G, b; then the draw (see below).  Inlined
+ * with constant k for the usual ranks, where fixed trip counts let the
+ * compiler unroll and vectorize the short triangular loops (2x at 16). */
+static inline __attribute__((always_inline)) int
+draw_body(int64_t k, int64_t ld, const double *G, const double *b, double alpha,
+          const double *Lam, const double *lam_mu, const double *z,
+          double *restrict A, double *restrict w, double *x) {
+  int64_t i, j, q;
+  for (i = 0; i < k; i++) {
+    for (j = i; j < k; j++)
+      A[i * k + j] = alpha * G[i * ld + j] + Lam[i * k + j];
+    w[i] = alpha * b[i] + lam_mu[i];
+  }
+  /* P = R^T R (LAPACK, R upper in A): w = P^-1 b, then x = w + R^-1 z,
+   * whose covariance is R^-1 R^-T = P^-1. */
+  if (clearn__dposv1(k, A, w) != CLEARN_OK) return CLEARN_ENUMERIC;
+  if (z) {
+    double *u = w + k;
+    for (i = k - 1; i >= 0; i--) {
+      double s = z[i];
+      for (q = i + 1; q < k; q++) s -= A[i * k + q] * u[q];
+      u[i] = s / A[i * k + i];
+    }
+    for (i = 0; i < k; i++) w[i] += u[i];
+  }
+  memcpy(x, w, (size_t)k * sizeof(double));
+  return CLEARN_OK;
+}
+
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 __attribute__((target_clones("avx512f", "default")))
 #endif
@@ -250,40 +328,22 @@ draw_from_sums(int64_t k, int64_t ld, const double *G, const double *b,
                double alpha, const double *Lam, const double *lam_mu,
                const double *z, double *restrict A, double *restrict w,
                double *x) {
-  int64_t i, j, q;
-  for (i = 0; i < k; i++) {
-    for (j = i; j < k; j++)
-      A[i * k + j] = alpha * G[i * ld + j] + Lam[i * k + j];
-    w[i] = alpha * b[i] + lam_mu[i];
+#define GIBBS_K(K)                                                             \
+  case K:                                                                      \
+    if (ld == K) return draw_body(K, K, G, b, alpha, Lam, lam_mu, z, A, w, x); \
+    break;
+  switch (k) {
+    GIBBS_K(8)
+    GIBBS_K(16)
+    GIBBS_K(24)
+    GIBBS_K(32)
+    GIBBS_K(48)
+    GIBBS_K(64)
+  default:
+    break;
   }
-  /* P = R^T R (R upper, row by row, so every inner loop runs along a row
-   * and vectorizes): x = R^-1 (R^-T b + z), the mean P^-1 b plus R^-1 z,
-   * whose covariance is R^-1 R^-T = P^-1. */
-  for (j = 0; j < k; j++) {
-    double d = A[j * k + j], inv;
-    if (!(d > 0)) return CLEARN_ENUMERIC;
-    d = sqrt(d);
-    inv = 1.0 / d;
-    A[j * k + j] = d;
-    for (q = j + 1; q < k; q++) A[j * k + q] *= inv;
-    for (i = j + 1; i < k; i++) {
-      double r = A[j * k + i];
-      for (q = i; q < k; q++) A[i * k + q] -= r * A[j * k + q];
-    }
-  }
-  for (i = 0; i < k; i++) {
-    w[i] /= A[i * k + i];
-    for (q = i + 1; q < k; q++) w[q] -= A[i * k + q] * w[i];
-  }
-  if (z)
-    for (i = 0; i < k; i++) w[i] += z[i];
-  for (i = k - 1; i >= 0; i--) {
-    double s = w[i];
-    for (q = i + 1; q < k; q++) s -= A[i * k + q] * w[q];
-    w[i] = s / A[i * k + i];
-  }
-  memcpy(x, w, (size_t)k * sizeof(double));
-  return CLEARN_OK;
+#undef GIBBS_K
+  return draw_body(k, ld, G, b, alpha, Lam, lam_mu, z, A, w, x);
 }
 
 int clearn__gibbs_draw_row(int64_t k, int64_t ld, int64_t n, const int32_t *idx,
@@ -439,12 +499,35 @@ typedef struct {
 /* Dot product of two factor rows over their ld (a multiple of 8, zero
  * padded) entries, in eight partial sums (a fixed order the compiler can
  * vectorize). */
-static double dot8(const double *a, const double *b, int64_t ld) {
+static inline double dot8(const double *a, const double *b, int64_t ld) {
   double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
   int64_t j, i;
   for (j = 0; j < ld; j += 8)
     for (i = 0; i < 8; i++) s[i] += a[j + i] * b[j + i];
   return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+/* Row r's squared errors and running average (see side_cfg) for its
+ * ratings [q0, q1) against its new row x; the other side's rows are still
+ * in cache from the sums. */
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("avx512f", "default")))
+#endif
+static void
+row_terms(const side_cfg *c, int64_t q0, int64_t q1, const int32_t *idx,
+          const float *val, const double *O, const double *x, double *terms) {
+  double se = 0, sa = 0;
+  int64_t q;
+  for (q = q0; q < q1; q++) {
+    double p = dot8(O + (int64_t)idx[q] * c->ld, x, c->ld);
+    double d = (double)val[q] - c->mu - p;
+    c->acc[q] = c->acc_reset ? p : c->acc[q] + p;
+    se += d * d;
+    d = (double)val[q] - c->mu - c->acc[q] / c->n_avg;
+    sa += d * d;
+  }
+  terms[0] = se;
+  terms[1] = sa;
 }
 
 static int side_step(const side_cfg *c, int nt, int64_t n, const int64_t *ptr,
@@ -456,7 +539,7 @@ static int side_step(const side_cfg *c, int nt, int64_t n, const int64_t *ptr,
   {
     size_t kk = (size_t)k;
     size_t ld = (size_t)c->ld,
-           wsn = (ld * ld + ld + kk * kk + kk + 7) & ~(size_t)7;
+           wsn = (ld * ld + ld + kk * kk + 2 * kk + 7) & ~(size_t)7;
     /* 64-byte aligned, as the AVX-512 sums need */
     double *ws = alloc_lines(wsn + kk * kk + 2 * kk, sizeof(double));
     double *Lr = ws ? ws + wsn : NULL, *z = Lr ? Lr + kk * kk : NULL;
@@ -491,22 +574,9 @@ static int side_step(const side_cfg *c, int nt, int64_t n, const int64_t *ptr,
                                    c->mu, 1.0, Lr, zero, NULL, ws,
                                    X + r * c->ld);
       }
-      if (e == CLEARN_OK && c->terms) {
-        /* the other side's rows are still in cache from the sums */
-        const double *x = X + r * c->ld;
-        double se = 0, sa = 0;
-        int64_t q;
-        for (q = ptr[r]; q < ptr[r + 1]; q++) {
-          double p = dot8(O + (int64_t)idx[q] * c->ld, x, c->ld);
-          double d = (double)val[q] - c->mu - p;
-          c->acc[q] = c->acc_reset ? p : c->acc[q] + p;
-          se += d * d;
-          d = (double)val[q] - c->mu - c->acc[q] / c->n_avg;
-          sa += d * d;
-        }
-        c->terms[2 * r] = se;
-        c->terms[2 * r + 1] = sa;
-      }
+      if (e == CLEARN_OK && c->terms)
+        row_terms(c, ptr[r], ptr[r + 1], idx, val, O, X + r * c->ld,
+                  c->terms + 2 * r);
       if (e != CLEARN_OK) {
 #pragma omp critical
         if (r < first_bad) {

@@ -251,7 +251,8 @@ static void test_pieces_numpy(const char *script, const char *python,
    * AVX-512 sums where the CPU has them). */
   if (posix_memalign((void **)&Opad, 64, RNR * RLD * sizeof(double)) != 0 ||
       posix_memalign((void **)&ws, 64,
-                     (RLD * RLD + RLD + RK * RK + RK) * sizeof(double)) != 0)
+                     (RLD * RLD + RLD + RK * RK + 2 * RK) * sizeof(double)) !=
+          0)
     exit(2);
   for (i = 0; i < RNR; i++)
     for (j = 0; j < RLD; j++) Opad[i * RLD + j] = j < RK ? O[i * RK + j] : 0;
@@ -340,6 +341,49 @@ done:
   free(rz);
   free(Opad);
   free(ws);
+}
+
+/* The specialized paths (AVX-512 one-pass sums at stride 16, constant-k
+ * solves at rank 16) against the portable ones, which the NumPy check
+ * above covers: ranks 13 (stride 16 vs 13) and 16 (stride 16 vs 17). */
+static void test_paths_agree(void) {
+  const int64_t ks[2] = {13, 16}, lds[2] = {13, 17}, n = 40, nr = 30;
+  int t;
+  for (t = 0; t < 2; t++) {
+    int64_t k = ks[t], ldp = lds[t], i, j;
+    tu_rng rng = {99 + (unsigned long long)t};
+    double *Oa = NULL, *Ob = malloc((size_t)(nr * ldp) * sizeof(double));
+    double *ws = NULL, Lam[16 * 16], lmu[16], z[16], xa[16], xb[16];
+    int32_t idx[40];
+    float val[40];
+    if (posix_memalign((void **)&Oa, 64, (size_t)(nr * 16) * sizeof(double)) ||
+        posix_memalign((void **)&ws, 64, 2 * 17 * 17 * sizeof(double) + 4096) ||
+        Ob == NULL)
+      exit(2);
+    for (i = 0; i < nr; i++)
+      for (j = 0; j < 17; j++) {
+        double v = j < k ? tu_normal(&rng) : 0;
+        if (j < 16) Oa[i * 16 + j] = v;
+        if (j < ldp) Ob[i * ldp + j] = v;
+      }
+    for (i = 0; i < n; i++) {
+      idx[i] = (int32_t)((i * 7 + 3) % nr);
+      val[i] = (float)(1 + i % 5);
+    }
+    for (i = 0; i < k; i++) {
+      for (j = 0; j < k; j++) Lam[i * k + j] = i == j ? 2.0 : 0.1;
+      lmu[i] = 0.2 * (double)i;
+      z[i] = tu_normal(&rng);
+    }
+    CHECK_OK(clearn__gibbs_draw_row(k, 16, n, idx, val, Oa, 3.0, 1.3, Lam, lmu,
+                                    z, ws, xa));
+    CHECK_OK(clearn__gibbs_draw_row(k, ldp, n, idx, val, Ob, 3.0, 1.3, Lam, lmu,
+                                    z, ws, xb));
+    for (i = 0; i < k; i++) CHECK_CLOSE(xa[i], xb[i], 1e-10, 1e-12);
+    free(Oa);
+    free(Ob);
+    free(ws);
+  }
 }
 
 /* Moments of the Gamma and Wishart draws over fixed keys. */
@@ -602,6 +646,7 @@ int main(int argc, char **argv) {
   g_tr = make_ratings(&tr);
   g_te = make_ratings(&te);
   test_pieces_numpy(script, python, &skipped);
+  test_paths_agree();
   test_moments();
   test_invariance_and_model();
   test_against_als();
