@@ -47,9 +47,8 @@ int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
 /* The standard normal draw j of the row stream of (seed, sweep, side, id):
  * Box-Muller on two counter-based uniforms, so a row's draws depend on
  * nothing else (thread and rank counts cannot change them). */
-CLEARN__SHARED double clearn__gibbs_normal(uint64_t seed, int64_t sweep,
-                                           uint64_t side, int64_t id,
-                                           int64_t j);
+double clearn__gibbs_normal(uint64_t seed, int64_t sweep, uint64_t side,
+                            int64_t id, int64_t j);
 
 /* One row's draw from its Gaussian conditional, given its n ratings
  * (other-side rows idx, values val) against the other side's factors O
@@ -62,29 +61,26 @@ CLEARN__SHARED double clearn__gibbs_normal(uint64_t seed, int64_t sweep,
  * lam_mu = 0, alpha = 1).  ws: ld^2 + ld + k^2 + 2 k doubles; the AVX-512
  * sums run when ld is a multiple of 8 and O, ws are 64-byte aligned (and
  * are then only equal to the portable ones up to rounding).  Returns
- * CLEARN_ENUMERIC (no message) if P is not positive definite. */
-CLEARN__SHARED int clearn__gibbs_draw_row(int64_t k, int64_t ld, int64_t n,
-                                          const int32_t *idx, const float *val,
-                                          const double *O, double mu,
-                                          double alpha, const double *Lam,
-                                          const double *lam_mu, const double *z,
-                                          double *ws, double *x);
+ * CLEARN_ENUMERIC if P is not positive definite. */
+int clearn__gibbs_draw_row(int64_t k, int64_t ld, int64_t n, const int32_t *idx,
+                           const float *val, const double *O, double mu,
+                           double alpha, const double *Lam,
+                           const double *lam_mu, const double *z, double *ws,
+                           double *x);
 
 /* The Normal-Wishart conditional of one side's (mu, Lambda) given its n
  * rows X (n x k, row stride ld; prior mu0 0, beta0 2, W0 I, nu0 k, as
  * BPMF): writes mean (k), the inverse scale Winv (k x k full) and returns
  * nu (-1: out of memory). */
-CLEARN__SHARED double clearn__gibbs_nw_posterior(int64_t k, int64_t ld,
-                                                 int64_t n, const double *X,
-                                                 int nt, double *mean,
-                                                 double *Winv);
+double clearn__gibbs_nw_posterior(int64_t k, int64_t ld, int64_t n,
+                                  const double *X, int nt, double *mean,
+                                  double *Winv);
 
 /* A Gamma(shape, 1) draw from the sequential stream seeded by key
  * (Marsaglia-Tsang), and a Wishart(Winv^-1, nu) draw into Lam (k x k) by
  * Bartlett's decomposition from the stream of key; ws: 3 k^2 doubles. */
-CLEARN__SHARED double clearn__gibbs_gamma(uint64_t key, double shape);
-CLEARN__SHARED int clearn__gibbs_wishart(uint64_t key, int64_t k,
-                                         const double *Winv, double nu,
-                                         double *ws, double *Lam);
+double clearn__gibbs_gamma(uint64_t key, double shape);
+int clearn__gibbs_wishart(uint64_t key, int64_t k, const double *Winv,
+                          double nu, double *ws, double *Lam);
 
 #endif /* CLEARN_ALS_GIBBS_H */

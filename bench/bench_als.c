@@ -43,7 +43,8 @@
  * (0.845,0.840),
  * --gflops R, --holdout F (gen: fit a 1-F random part, validate on the
  * rest), --users/--items/--nnz/--gseed (gen shape), grid lists for tune:
- * --ranks 32,64 --regs 0.05,0.07 --biases 0,1 --solvers cholesky,cg3.
+ * --ranks 32,64 --regs 0.05,0.07 --biases 0,1 --solvers cholesky,cg3,gibbs
+ * (gibbs: the settings on the command line give max_iter and burn_in).
  *
  * Memory: every mode runs in its own process.  "peak RSS" is the
  * process's high-water mark (getrusage), which includes loading or
@@ -527,6 +528,9 @@ static int mode_tune(const options *o) {
             snprintf(steps, sizeof steps, "%s", solv[d][2] ? solv[d] + 2 : "3");
             nn[m] = "solver", vv[m++] = "cg";
             nn[m] = "cg_steps", vv[m++] = steps;
+          } else if (strcmp(solv[d], "gibbs") == 0) {
+            /* sampled: valid_rmse is that of the running average */
+            nn[m] = "solver", vv[m++] = "gibbs";
           } else {
             nn[m] = "solver", vv[m++] = "cholesky";
           }

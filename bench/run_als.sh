@@ -3,7 +3,7 @@
 # SGEMM flop floor and against a NumPy ALS-WR of the same update
 # (bench/als_numpy.py) on the same split, which bench_als exports.
 #
-# usage: bench/run_als.sh BUILD_DIR [ml1m|gen|tune|implicit|rows|recommend|all]
+# usage: bench/run_als.sh BUILD_DIR [ml1m|gen|tune|gibbs|implicit|rows|recommend|all]
 #
 # BUILD_DIR holds an already built bench_als (BUILD_DIR/bench/bench_als or
 # BUILD_DIR/bench_als; this script builds nothing).  Parts:
@@ -23,6 +23,12 @@
 #         threads: the memory floor of any pass (what bounds CG)
 #   recommend  top 10 for every user at ml-20m's shape against the bare
 #         GEMM, then bench/recommend_numpy.py on the same factors
+#   gibbs solver=gibbs on ml-1m: a grid of rank, burn-in reg and burn-in
+#         length at a fixed budget of sweeps on the validation split, then
+#         GIBBS_SETTINGS (what the grid chose) against ALS_SETTINGS (the
+#         best ALS of part tune, CG) on the test set, interleaved, REPS
+#         fits each: test RMSE, fit time, s/sweep, peak RSS, time to
+#         0.845 / 0.840
 #   all   (default) tune, ml1m and gen
 #
 # Environment: ML1M (/work/shared/data/movielens/ml-1m/ratings-notime.dat),
@@ -30,7 +36,9 @@
 # NP_THREADS (1: BLAS threads under NumPy; its per-row matmuls are too
 # small for more), ML_SETTINGS (the settings the tune grid chose, separated
 # by ";": rank 32 and 64, each with the exact solve and with CG, which
-# reached the same validation RMSE), GEN_ITERS (5),
+# reached the same validation RMSE), GIBBS_SETTINGS and ALS_SETTINGS (part
+# gibbs: the sampler the gibbs grid chose, and the ALS it is paired with),
+# GEN_ITERS (5),
 # HOLD_ITERS (10), CG ("solver=cg cg_steps=3"), NUMPY_GEN (1; 0 skips the
 # NumPy run at ml-20m scale), KEEP=1 keeps the exported splits.
 #
@@ -38,7 +46,7 @@
 # one side alone.  Prints figures; never fails on a time.
 set -eu
 
-[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [ml1m|gen|tune|implicit|rows|recommend|all]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 BUILD_DIR [ml1m|gen|tune|gibbs|implicit|rows|recommend|all]" >&2; exit 2; }
 BUILD=$1
 WHICH=${2:-all}
 HERE=$(cd "$(dirname "$0")" && pwd)
@@ -51,6 +59,8 @@ DATA_DIR=${DATA_DIR:-/tmp/clearn-als-bench}
 REPS=${REPS:-3}
 NP_THREADS=${NP_THREADS:-1}
 ML_SETTINGS=${ML_SETTINGS:-"rank=32 reg=0.3 reg_exponent=0.75 max_iter=17;rank=32 reg=0.3 reg_exponent=0.75 max_iter=17 solver=cg cg_steps=3;rank=64 reg=0.32 reg_exponent=0.75 max_iter=13;rank=64 reg=0.32 reg_exponent=0.75 max_iter=13 solver=cg cg_steps=3"}
+GIBBS_SETTINGS=${GIBBS_SETTINGS:-"solver=gibbs rank=16 max_iter=18 burn_in=5 reg=10 weighted_reg=false"}
+ALS_SETTINGS=${ALS_SETTINGS:-"rank=32 reg=0.3 reg_exponent=0.75 max_iter=17 solver=cg cg_steps=3"}
 GEN_ITERS=${GEN_ITERS:-5}
 HOLD_ITERS=${HOLD_ITERS:-10}
 CG=${CG:-"solver=cg cg_steps=3"}
@@ -72,7 +82,7 @@ GFLOPS=$(val gflops "$(echo "$OUT" | grep '^RESULT mode=sgemm')")
 
 case $WHICH in
   all) PARTS="tune ml1m gen" ;;
-  tune|ml1m|gen|implicit|rows|recommend) PARTS=$WHICH ;;
+  tune|ml1m|gen|gibbs|implicit|rows|recommend) PARTS=$WHICH ;;
   *) echo "$0: unknown part '$WHICH'" >&2; exit 2 ;;
 esac
 
@@ -105,6 +115,31 @@ tune)
     --biases 0 --solvers cg2,cg3,cg5 | grep -v '^RESULT' | tail -n +3
   "$BIN" tune "$ML1M" max_iter=25 reg_exponent=0.75 --ranks 64 --regs 0.32 \
     --biases 0 --solvers cg2,cg3,cg5 | grep -v '^RESULT' | tail -n +3
+  ;;
+gibbs)
+  if [ ! -r "$ML1M" ]; then echo "== gibbs: $ML1M absent, skipped"; continue; fi
+  echo "== gibbs: grid on a validation split of the ml-1m training part"
+  echo "-- 18 sweeps, burn_in 5, plain L2 burn-in reg (valid_rmse: the running average)"
+  "$BIN" tune "$ML1M" solver=gibbs max_iter=18 burn_in=5 weighted_reg=false \
+    --ranks 8,12,16,20,24 --regs 5,10,20 --biases 0 --solvers gibbs |
+    grep -v '^RESULT' | tail -n +2
+  echo "-- rank 16, reg 10: burn_in 2, 3, 8 (same 18 sweeps)"
+  for B in 2 3 8; do
+    "$BIN" tune "$ML1M" solver=gibbs max_iter=18 burn_in=$B \
+      weighted_reg=false --ranks 16 --regs 10 --biases 0 --solvers gibbs |
+      grep -v '^RESULT' | tail -n +3
+  done
+  echo "-- rank 16, reg 10, burn_in 5: 40 sweeps (how far averaging goes)"
+  "$BIN" tune "$ML1M" solver=gibbs max_iter=40 burn_in=5 weighted_reg=false \
+    --ranks 16 --regs 10 --biases 0 --solvers gibbs | grep -v '^RESULT' |
+    tail -n +3
+  for round in 1 2; do
+    for S in "$ALS_SETTINGS" "$GIBBS_SETTINGS"; do
+      echo "== ml-1m test set, $S (round $round, best of $REPS fits; then the curve)"
+      # shellcheck disable=SC2086
+      "$BIN" ml1m "$ML1M" $S --reps "$REPS" --curve | grep -v '^    '
+    done
+  done
   ;;
 ml1m)
   if [ ! -r "$ML1M" ]; then echo "== ml1m: $ML1M absent, skipped"; continue; fi
