@@ -496,15 +496,23 @@ typedef struct {
   int *P;                             /* kp: NNLS passive set */
   /* fast path: A is kp x ldp, rows 64-byte aligned */
   int64_t ldg, ldp; /* k rounded up to 16 floats, kp + 1 up to 8 */
-  float *Gf;        /* k x ldg: float32 Gram, upper triangle */
-  float *bf, *sf;   /* ldg: right-hand side, column sums */
+  float *Gf;        /* lanes x k x ldg: float32 Grams, upper triangle */
+  float *bf, *sf;   /* lanes x ldg: right-hand sides, column sums */
+  float *tf;        /* chunk: the targets of a chunk's ratings */
   float *vf;        /* ldg: CG direction in float32 */
-  double *inv;      /* ldp: inverse Cholesky diagonal */
+  int64_t lanes;    /* systems solved together (exact solve: LANES) */
+  int64_t pr, ld8;  /* lane-interleaved systems: rows, columns */
+  double *A8;       /* pr x ld8 x LANES: the systems, lane-interleaved */
+  double *x8, *inv8; /* pr x LANES: solutions, inverse diagonals */
   float *Yc;        /* implicit: a chunk of weighted rows (chunk x k) */
   int32_t *iota;    /* implicit: 0 .. chunk - 1 */
 } als_ws;
 
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
+
+/* Systems factored side by side by the exact fast solve (one per float64
+ * vector lane). */
+#define LANES 8
 
 /* Rated rows per chunk of the fast path: a third of L1 (CHUNK_BYTES). */
 #define CHUNK_BYTES 16384
@@ -518,13 +526,18 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   /* The fast path reads factor rows in place: no gathered copies. */
   size_t n = c->fast ? 1 : (size_t)(cap > 0 ? cap : 1);
   size_t ldg = (k + 15) & ~(size_t)15, ldp = (kp + 8) & ~(size_t)7;
-  size_t sizes[25], off = 0;
-  void **slots[25];
+  /* the exact fast solve factors LANES systems at a time */
+  size_t lanes = c->fast && !c->cg ? LANES : 1;
+  size_t sizes[28], off = 0;
+  void **slots[28];
   int i, ns = 0;
   char *b;
   memset(w, 0, sizeof *w);
   w->ldg = (int64_t)ldg;
   w->ldp = (int64_t)ldp;
+  w->lanes = (int64_t)lanes;
+  w->pr = (c->kp + 3) & ~(int64_t)3;
+  w->ld8 = w->pr + 4;
 #define SLOT(ptr, bytes) (slots[ns] = (void **)&(ptr), sizes[ns++] = (bytes))
   SLOT(w->Y, n * kp * es);
   SLOT(w->tv, n * es);
@@ -544,11 +557,14 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   SLOT(w->w, kp * sizeof(double));
   SLOT(w->s, kp * sizeof(double));
   SLOT(w->P, kp * sizeof(int));
-  SLOT(w->Gf, (c->fast ? k : 1) * ldg * sizeof(float));
-  SLOT(w->bf, ldg * sizeof(float));
-  SLOT(w->sf, ldg * sizeof(float));
+  SLOT(w->Gf, (c->fast ? lanes * k : 1) * ldg * sizeof(float));
+  SLOT(w->bf, lanes * ldg * sizeof(float));
+  SLOT(w->sf, lanes * ldg * sizeof(float));
+  SLOT(w->tf, (c->fast ? fast_chunk(c) : 1) * sizeof(float));
   SLOT(w->vf, ldg * sizeof(float));
-  SLOT(w->inv, ldp * sizeof(double));
+  SLOT(w->A8, (size_t)(lanes > 1 ? w->pr * w->ld8 : 1) * LANES * sizeof(double));
+  SLOT(w->x8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(double));
+  SLOT(w->inv8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(double));
   SLOT(w->Yc, (c->fast && c->implicit ? fast_chunk(c) * k : 1) * sizeof(float));
   SLOT(w->iota, (c->fast && c->implicit ? fast_chunk(c) : 1) * sizeof(int32_t));
 #undef SLOT
@@ -770,21 +786,25 @@ AVX512_INLINE void prefetch_row(const float *p, int64_t k, int t0) {
 
 /* G[i0 + a][16 (c0 + c) + j] (+)= sum_r y_r[i0 + a] y_r[16 (c0 + c) + j]
  * for a < RB, c < NC, over the n rows y_r = F + idx[r] k: stored when
- * `first`, else added.  The tile's last column block is loaded under mask
- * mlast (columns past k read as 0).  With PF, the loop also prefetches
- * the rows pf[0 .. n_pf) into L2, spread evenly over its iterations: the
- * next chunk arrives while this one is computed. */
+ * `first`, else added.  XR extra rows ride along: the first (XR >= 1) is
+ * the right-hand side, bo[16 (c0 + c) + j] (+)= sum_r t[r] y_r[...], the
+ * second (XR = 2) the column sums so[...] (+)= sum_r y_r[...].  The tile's
+ * last column block is loaded under mask mlast (columns past k read as
+ * 0).  With PF, the loop also prefetches the rows pf[0 .. n_pf) into L2,
+ * spread evenly over its iterations: the next chunk arrives while this
+ * one is computed. */
 AVX512_INLINE void gram_tile(const float *F, int64_t k, const int32_t *idx,
                              int64_t n, int64_t i0, int64_t c0, __mmask16 mlast,
                              float *G, int64_t ldg, int first,
-                             const int32_t *pf, int64_t n_pf, const int RB,
-                             const int NC, const int PF) {
+                             const int32_t *pf, int64_t n_pf, const float *t,
+                             float *bo, float *so, const int RB, const int NC,
+                             const int XR, const int PF) {
   __m512 acc[TILE_RB][TILE_NC], v[TILE_NC];
   int a, c;
   int64_t r, pf_at = 0, pf_j = 0;
   int64_t stride = PF && n_pf > 0 && n / n_pf > 0 ? n / n_pf : 1;
 #pragma GCC unroll 6
-  for (a = 0; a < RB; a++)
+  for (a = 0; a < RB + XR; a++)
 #pragma GCC unroll 4
     for (c = 0; c < NC; c++) acc[a][c] = _mm512_setzero_ps();
   for (r = 0; r < n; r++) {
@@ -798,17 +818,24 @@ AVX512_INLINE void gram_tile(const float *F, int64_t k, const int32_t *idx,
       v[c] = c == NC - 1 ? _mm512_maskz_loadu_ps(mlast, y + 16 * (c0 + c))
                          : _mm512_loadu_ps(y + 16 * (c0 + c));
 #pragma GCC unroll 6
-    for (a = 0; a < RB; a++) {
-      __m512 s = _mm512_set1_ps(y[i0 + a]);
+    for (a = 0; a < RB + XR; a++) {
+      if (a == RB + 1) {
 #pragma GCC unroll 4
-      for (c = 0; c < NC; c++) acc[a][c] = _mm512_fmadd_ps(s, v[c], acc[a][c]);
+        for (c = 0; c < NC; c++) acc[a][c] = _mm512_add_ps(v[c], acc[a][c]);
+      } else {
+        __m512 s = _mm512_set1_ps(a < RB ? y[i0 + a] : t[r]);
+#pragma GCC unroll 4
+        for (c = 0; c < NC; c++)
+          acc[a][c] = _mm512_fmadd_ps(s, v[c], acc[a][c]);
+      }
     }
   }
 #pragma GCC unroll 6
-  for (a = 0; a < RB; a++)
+  for (a = 0; a < RB + XR; a++)
 #pragma GCC unroll 4
     for (c = 0; c < NC; c++) {
-      float *g = G + (i0 + a) * ldg + 16 * (c0 + c);
+      float *g = (a < RB ? G + (i0 + a) * ldg : a == RB ? bo : so) +
+                 16 * (c0 + c);
       _mm512_store_ps(g, first ? acc[a][c]
                                : _mm512_add_ps(_mm512_load_ps(g), acc[a][c]));
     }
@@ -816,40 +843,56 @@ AVX512_INLINE void gram_tile(const float *F, int64_t k, const int32_t *idx,
 
 /* The Gram's upper triangle (in whole 16 x 16 blocks) (+)= the n rows'
  * outer products: 16-row bands split into tiles of up to TILE_RB rows,
- * each swept over the rows once per TILE_NC column blocks.  The tiles
- * share out the prefetching of pf (see gram_tile): a few rows each, as
- * many as the line fill buffers can have in flight. */
+ * each swept over the rows once per TILE_NC column blocks.  With xr > 0
+ * the first band's sweeps also sum the right-hand side b (targets t) and,
+ * with xr = 2, the column sums s (see gram_tile), in its last tile when
+ * there is room, else in a tile of their own.  The tiles share out the
+ * prefetching of pf (see gram_tile): a few rows each, as many as the line
+ * fill buffers can have in flight. */
 AVX512_FN static void gram_chunk(const float *F, int64_t k, const int32_t *idx,
                                  int64_t n, float *G, int64_t ldg, int first,
-                                 const int32_t *pf, int64_t n_pf) {
-  int64_t nc = (k + 15) / 16, band, i0, cb, tiles = 0, t = 0;
+                                 const int32_t *pf, int64_t n_pf,
+                                 const float *t, float *b, float *s, int xr) {
+  int64_t nc = (k + 15) / 16, band, cb, tiles = 0, tn = 0;
+  int64_t hi0 = k < 16 ? k : 16;
+  /* rows of band 0's last tile; the extra rows join it if they fit */
+  int last0 = (int)((hi0 - 1) % TILE_RB + 1), own = xr > 0 && last0 + xr > TILE_RB;
   __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
   for (band = 0; band < nc; band++)
     tiles += ((16 * band + 16 < k ? 16 : k - 16 * band) + TILE_RB - 1) /
-             TILE_RB * ((nc - band + TILE_NC - 1) / TILE_NC);
+                 TILE_RB * ((nc - band + TILE_NC - 1) / TILE_NC) +
+             (band == 0 && own ? (nc + TILE_NC - 1) / TILE_NC : 0);
   for (band = 0; band < nc; band++) {
     int64_t hi = 16 * band + 16 < k ? 16 * band + 16 : k;
-    for (i0 = 16 * band; i0 < hi; i0 += TILE_RB) {
+    int64_t ti, nt = (hi - 16 * band + TILE_RB - 1) / TILE_RB +
+                         (band == 0 && own ? 1 : 0);
+    for (ti = 0; ti < nt; ti++) {
+      /* past hi: the extra rows' own tile */
+      int64_t i0 = 16 * band + ti * TILE_RB < hi ? 16 * band + ti * TILE_RB : hi;
       int rb = hi - i0 < TILE_RB ? (int)(hi - i0) : TILE_RB;
+      int x = band == 0 && (rb == 0 || (!own && i0 + rb == hi)) ? xr : 0;
       for (cb = band; cb < nc; cb += TILE_NC) {
         int ncb = nc - cb < TILE_NC ? (int)(nc - cb) : TILE_NC;
         __mmask16 m = cb + ncb == nc ? tail : 0xFFFF;
-        int64_t p0 = t * n_pf / tiles, p1 = (t + 1) * n_pf / tiles;
+        int64_t p0 = tn * n_pf / tiles, p1 = (tn + 1) * n_pf / tiles;
         const int32_t *tp = pf ? pf + p0 : NULL;
-        t++;
+        tn++;
         /* clang-format off */
-        switch (rb * 8 + ncb) {
-#define GT(R, C)                                                               \
-  case R * 8 + C:                                                              \
+        switch (x * 64 + rb * 8 + ncb) {
+#define GT(X, R, C)                                                            \
+  case X * 64 + R * 8 + C:                                                     \
     if (p1 > p0)                                                               \
-      gram_tile(F, k, idx, n, i0, cb, m, G, ldg, first, tp, p1 - p0, R, C, 1); \
+      gram_tile(F, k, idx, n, i0, cb, m, G, ldg, first, tp, p1 - p0, t, b, s,  \
+                R, C, X, 1);                                                   \
     else                                                                       \
-      gram_tile(F, k, idx, n, i0, cb, m, G, ldg, first, tp, 0, R, C, 0);      \
+      gram_tile(F, k, idx, n, i0, cb, m, G, ldg, first, tp, 0, t, b, s, R, C, \
+                X, 0);                                                         \
     break;
-          GT(1, 1) GT(1, 2) GT(1, 3) GT(1, 4) GT(2, 1) GT(2, 2) GT(2, 3)
-          GT(2, 4) GT(3, 1) GT(3, 2) GT(3, 3) GT(3, 4) GT(4, 1) GT(4, 2)
-          GT(4, 3) GT(4, 4) GT(5, 1) GT(5, 2) GT(5, 3) GT(5, 4) GT(6, 1)
-          GT(6, 2) GT(6, 3) GT(6, 4)
+#define GT4(X, R) GT(X, R, 1) GT(X, R, 2) GT(X, R, 3) GT(X, R, 4)
+          GT4(0, 1) GT4(0, 2) GT4(0, 3) GT4(0, 4) GT4(0, 5) GT4(0, 6)
+          GT4(1, 0) GT4(1, 1) GT4(1, 2) GT4(1, 3) GT4(1, 4) GT4(1, 5)
+          GT4(2, 0) GT4(2, 1) GT4(2, 2) GT4(2, 3) GT4(2, 4)
+#undef GT4
 #undef GT
         default:
           break;
@@ -860,37 +903,72 @@ AVX512_FN static void gram_chunk(const float *F, int64_t k, const int32_t *idx,
   }
 }
 
+/* Column blocks j0 .. j0 + NB of rhs_chunk, its sums in registers. */
+AVX512_INLINE void rhs_block(const float *F, int64_t k, const int32_t *idx,
+                             const float *t, int64_t n, int64_t j0,
+                             __mmask16 mlast, int biased, int pf, float *b,
+                             float *s, int first, const int NB) {
+  __m512 ab[4], as[4];
+  int j;
+  int64_t r;
+#pragma GCC unroll 4
+  for (j = 0; j < NB; j++) {
+    ab[j] = first ? _mm512_setzero_ps() : _mm512_load_ps(b + 16 * (j0 + j));
+    as[j] = first ? _mm512_setzero_ps() : _mm512_load_ps(s + 16 * (j0 + j));
+  }
+  for (r = 0; r < n; r++) {
+    const float *y = F + (size_t)idx[r] * (size_t)k + 16 * j0;
+    __m512 tv = _mm512_set1_ps(t[r]);
+    if (pf && r + PREFETCH_AHEAD < n)
+      prefetch_row(F + (size_t)idx[r + PREFETCH_AHEAD] * (size_t)k, k, 1);
+#pragma GCC unroll 4
+    for (j = 0; j < NB; j++) {
+      __m512 v = _mm512_maskz_loadu_ps(j == NB - 1 ? mlast : 0xFFFF, y + 16 * j);
+      ab[j] = _mm512_fmadd_ps(tv, v, ab[j]);
+      if (biased) as[j] = _mm512_add_ps(v, as[j]);
+    }
+  }
+#pragma GCC unroll 4
+  for (j = 0; j < NB; j++) {
+    _mm512_store_ps(b + 16 * (j0 + j), ab[j]);
+    _mm512_store_ps(s + 16 * (j0 + j), as[j]);
+  }
+}
+
 /* b (+)= sum_r t_r y_r and (with biases) s (+)= sum_r y_r over the chunk,
- * t_r the row's targets, stored when `first`; *tsum += sum t_r.  It is
- * the chunk's first touch of the rated rows, so it prefetches ahead. */
+ * t_r the row's targets (into tbuf, in float32), stored when `first`;
+ * *tsum += sum t_r.  Each element is summed over the rows in order, four
+ * column blocks at a time in registers.  It is the chunk's first touch of
+ * the rated rows, so it prefetches ahead. */
 AVX512_FN static void rhs_chunk(const als_cfg *c, const float *F,
                                 const int32_t *idx, const float *val,
-                                const double *obias, int64_t n, float *b,
-                                float *s, int first, double *tsum) {
-  int64_t k = c->k, nc = (k + 15) / 16, r, j;
+                                const double *obias, int64_t n, float *tbuf,
+                                float *b, float *s, int first, double *tsum) {
+  int64_t k = c->k, nc = (k + 15) / 16, r, j0;
   __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
   int biased = c->kp > k;
   double ts = 0;
-  if (first)
-    for (j = 0; j < nc; j++) {
-      _mm512_store_ps(b + 16 * j, _mm512_setzero_ps());
-      _mm512_store_ps(s + 16 * j, _mm512_setzero_ps());
-    }
   for (r = 0; r < n; r++) {
-    const float *y = F + (size_t)idx[r] * (size_t)k;
     double td = target(c, val[r], obias, idx[r]);
-    __m512 t = _mm512_set1_ps((float)td);
-    if (r + PREFETCH_AHEAD < n)
-      prefetch_row(F + (size_t)idx[r + PREFETCH_AHEAD] * (size_t)k, k, 1);
+    tbuf[r] = (float)td;
     ts += td;
-    for (j = 0; j < nc; j++) {
-      __mmask16 m = j == nc - 1 ? tail : 0xFFFF;
-      __m512 v = _mm512_maskz_loadu_ps(m, y + 16 * j);
-      _mm512_store_ps(b + 16 * j,
-                      _mm512_fmadd_ps(t, v, _mm512_load_ps(b + 16 * j)));
-      if (biased)
-        _mm512_store_ps(s + 16 * j,
-                        _mm512_add_ps(v, _mm512_load_ps(s + 16 * j)));
+  }
+  for (j0 = 0; j0 < nc; j0 += 4) {
+    __mmask16 m = j0 + 4 >= nc ? tail : 0xFFFF;
+    int pf = j0 == 0;
+    switch (nc - j0 < 4 ? nc - j0 : 4) {
+    case 1:
+      rhs_block(F, k, idx, tbuf, n, j0, m, biased, pf, b, s, first, 1);
+      break;
+    case 2:
+      rhs_block(F, k, idx, tbuf, n, j0, m, biased, pf, b, s, first, 2);
+      break;
+    case 3:
+      rhs_block(F, k, idx, tbuf, n, j0, m, biased, pf, b, s, first, 3);
+      break;
+    default:
+      rhs_block(F, k, idx, tbuf, n, j0, m, biased, pf, b, s, first, 4);
+      break;
     }
   }
   *tsum += ts;
@@ -926,75 +1004,217 @@ AVX512_FN static void build_system(int64_t k, int64_t kp, int64_t n, double lam,
   }
 }
 
-/* Solve A x = b: A p x p SPD, row-major with leading dimension ld >= p +
- * 1 (a multiple of 8, rows 64-byte aligned), upper triangle valid, b in
- * column p, zero in the padding columns and in the first (i & ~7) .. i - 1
- * entries of row i; x (ld) receives the solution, zero past p.
- * Right-looking Cholesky A = U^T U by panels of 4 rows, U overwriting the
- * upper triangle; carrying b as column p makes the factorization also
- * solve U^T y = b, so only U x = y is left.  Returns 0, or 1 + the first
- * non-positive pivot. */
-AVX512_FN static int64_t chol_fast(int64_t p, int64_t ld, double *A, double *x,
-                                   double *inv) {
-  int64_t j, i, l, q, r;
-  for (j = 0; j < p; j += 4) {
-    int64_t jb = p - j < 4 ? p - j : 4;
-    for (q = 0; q < jb; q++) {
-      int64_t jj = j + q;
-      double d = A[jj * ld + jj];
-      __m512d vi;
-      if (!(d > 0) || !isfinite(d)) return jj + 1;
-      d = sqrt(d);
-      inv[jj] = 1.0 / d;
-      vi = _mm512_set1_pd(inv[jj]);
-      for (l = jj & ~(int64_t)7; l < ld; l += 8)
-        _mm512_store_pd(A + jj * ld + l,
-                        _mm512_mul_pd(vi, _mm512_load_pd(A + jj * ld + l)));
-      A[jj * ld + jj] = d;
-      for (r = q + 1; r < jb; r++) {
-        int64_t ii = j + r;
-        __m512d a = _mm512_set1_pd(A[jj * ld + ii]);
-        for (l = ii & ~(int64_t)7; l < ld; l += 8)
-          _mm512_store_pd(A + ii * ld + l,
-                          _mm512_fnmadd_pd(a, _mm512_load_pd(A + jj * ld + l),
-                                           _mm512_load_pd(A + ii * ld + l)));
+/* ---- the exact solve, LANES systems at a time -----------------------------
+ * A 65 x 65 Cholesky vectorized along its rows is bound by the latency of
+ * its column steps (sqrt, division, short dependent updates), not by its
+ * flops.  Factored LANES at a time, one system per float64 lane, every
+ * operation is a whole-vector one on independent data.  Element (i, l)
+ * of the systems is the vector at A8 + (i ld8 + l) LANES; rows and columns
+ * past kp are padding (identity rows, zero columns) up to pr, a multiple
+ * of 4; the right-hand side is column pr.  Each lane's arithmetic is the
+ * same sequence whatever the other lanes hold, so a row's solution still
+ * depends on its own system only. */
+
+/* Columns of v[0 .. 8) become its rows (an 8 x 8 transpose). */
+AVX512_INLINE void transpose8(__m512d v[8]) {
+  __m512d t[8], u[8];
+  int i;
+  for (i = 0; i < 4; i++) {
+    t[2 * i] = _mm512_unpacklo_pd(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_pd(v[2 * i], v[2 * i + 1]);
+  }
+  u[0] = _mm512_shuffle_f64x2(t[0], t[2], 0x88);
+  u[1] = _mm512_shuffle_f64x2(t[0], t[2], 0xdd);
+  u[2] = _mm512_shuffle_f64x2(t[1], t[3], 0x88);
+  u[3] = _mm512_shuffle_f64x2(t[1], t[3], 0xdd);
+  u[4] = _mm512_shuffle_f64x2(t[4], t[6], 0x88);
+  u[5] = _mm512_shuffle_f64x2(t[4], t[6], 0xdd);
+  u[6] = _mm512_shuffle_f64x2(t[5], t[7], 0x88);
+  u[7] = _mm512_shuffle_f64x2(t[5], t[7], 0xdd);
+  v[0] = _mm512_shuffle_f64x2(u[0], u[4], 0x88);
+  v[4] = _mm512_shuffle_f64x2(u[0], u[4], 0xdd);
+  v[1] = _mm512_shuffle_f64x2(u[2], u[6], 0x88);
+  v[5] = _mm512_shuffle_f64x2(u[2], u[6], 0xdd);
+  v[2] = _mm512_shuffle_f64x2(u[1], u[5], 0x88);
+  v[6] = _mm512_shuffle_f64x2(u[1], u[5], 0xdd);
+  v[3] = _mm512_shuffle_f64x2(u[3], u[7], 0x88);
+  v[7] = _mm512_shuffle_f64x2(u[3], u[7], 0xdd);
+}
+
+#define E8(A, ld, i, l) ((A) + ((size_t)(i) * (size_t)(ld) + (size_t)(l)) * LANES)
+
+/* The lanes' systems in w->A8 from their float32 Grams (lane s: w->Gf + s k
+ * ldg, upper 16 x 16 blocks), right-hand sides and column sums (w->bf, w->sf
+ * + s ldg), rating counts n, ridges lam and target sums tsum: A = [G s;
+ * s^T n] + lam I (+ YtY for implicit feedback), b in column pr.  Lanes
+ * not in `active` get the identity and b = 0.  Entries left of column
+ * (i & ~7) in row i are not written: the factorization never reads them. */
+AVX512_FN static void build8(const als_cfg *c, als_ws *w, unsigned active,
+                             const double *n, const double *lam,
+                             const double *tsum) {
+  int64_t k = c->k, kp = c->kp, ldg = w->ldg, pr = w->pr, ld = w->ld8;
+  int64_t i, l, s, t;
+  double *A = w->A8;
+  __m512d one = _mm512_set1_pd(1.0), lamv[2];
+  for (s = 0; s < LANES; s++) {
+    ((double *)lamv)[s] = (active >> s) & 1 ? lam[s] : 1.0;
+    ((double *)lamv)[LANES + s] = 1.0;
+  }
+  for (i = 0; i < pr; i++) {
+    for (l = i & ~(int64_t)7; l < ld; l += 8) {
+      __m512d v[8];
+      __mmask8 in_g = 0;
+      int64_t nl = ld - l < 8 ? ld - l : 8; /* ld is a multiple of 4 */
+      if (i < k) /* columns l .. l + 7 of G's upper triangle */
+        in_g = (__mmask8)((l >= i ? 0xFF : 0xFF << (i - l)) &
+                          (l + 8 <= k ? 0xFF
+                           : l < k    ? (1u << (k - l)) - 1
+                                      : 0));
+      if (!in_g) {
+        for (t = 0; t < nl; t++)
+          _mm512_store_pd(E8(A, ld, i, l + t), _mm512_setzero_pd());
+        continue;
+      }
+      for (s = 0; s < LANES; s++)
+        v[s] = (active >> s) & 1
+                   ? _mm512_cvtps_pd(_mm512_castps512_ps256(
+                         _mm512_maskz_loadu_ps((__mmask16)in_g,
+                                               w->Gf + (s * k + i) * ldg + l)))
+                   : _mm512_setzero_pd();
+      transpose8(v);
+      for (t = 0; t < nl; t++) {
+        if (c->implicit && ((in_g >> t) & 1))
+          v[t] = _mm512_mask_add_pd(v[t], (__mmask8)active, v[t],
+                                    _mm512_set1_pd(c->YtY[i * k + l + t]));
+        _mm512_store_pd(E8(A, ld, i, l + t), v[t]);
       }
     }
-    if (jb == 4) {
-      const double *r0 = A + j * ld, *r1 = r0 + ld, *r2 = r1 + ld,
-                   *r3 = r2 + ld;
-      for (i = j + 4; i < p; i++) {
-        __m512d a0 = _mm512_set1_pd(r0[i]), a1 = _mm512_set1_pd(r1[i]),
-                a2 = _mm512_set1_pd(r2[i]), a3 = _mm512_set1_pd(r3[i]);
-        double *ri = A + i * ld;
-        for (l = i & ~(int64_t)7; l < ld; l += 8) {
-          __m512d v = _mm512_load_pd(ri + l);
-          v = _mm512_fnmadd_pd(a0, _mm512_load_pd(r0 + l), v);
-          v = _mm512_fnmadd_pd(a1, _mm512_load_pd(r1 + l), v);
-          v = _mm512_fnmadd_pd(a2, _mm512_load_pd(r2 + l), v);
-          v = _mm512_fnmadd_pd(a3, _mm512_load_pd(r3 + l), v);
-          _mm512_store_pd(ri + l, v);
+  }
+  for (s = 0; s < LANES; s++) {
+    if (!((active >> s) & 1)) continue;
+    for (i = 0; i < k; i++) {
+      E8(A, ld, i, pr)[s] = w->bf[s * ldg + i];
+      if (kp > k) E8(A, ld, i, k)[s] = w->sf[s * ldg + i];
+    }
+    if (kp > k) {
+      E8(A, ld, k, k)[s] = n[s];
+      E8(A, ld, k, pr)[s] = tsum[s];
+    }
+  }
+  for (i = 0; i < pr; i++) {
+    double *d = E8(A, ld, i, i);
+    _mm512_store_pd(d, _mm512_add_pd(_mm512_load_pd(d),
+                                     i < kp ? lamv[0] : one));
+  }
+}
+
+/* Rows i0 .. i0 + 3, columns l .. l + 3 of the systems, less the updates
+ * of all rows above i0 (U's rows 0 .. i0 - 1), in acc. */
+AVX512_INLINE void chol8_tile(const double *A, int64_t ld, int64_t i0,
+                              int64_t l, __m512d acc[4][4]) {
+  __m512d u[4];
+  int64_t m;
+  int a, q;
+#pragma GCC unroll 4
+  for (a = 0; a < 4; a++)
+#pragma GCC unroll 4
+    for (q = 0; q < 4; q++) acc[a][q] = _mm512_load_pd(E8(A, ld, i0 + a, l + q));
+  const double *um = E8(A, ld, 0, i0), *ym = E8(A, ld, 0, l);
+  for (m = i0; m > 0; m--, um += ld * LANES, ym += ld * LANES) {
+#pragma GCC unroll 4
+    for (a = 0; a < 4; a++) u[a] = _mm512_load_pd(um + a * LANES);
+#pragma GCC unroll 4
+    for (q = 0; q < 4; q++) {
+      __m512d y = _mm512_load_pd(ym + q * LANES);
+#pragma GCC unroll 4
+      for (a = 0; a < 4; a++) acc[a][q] = _mm512_fnmadd_pd(u[a], y, acc[a][q]);
+    }
+  }
+}
+
+/* Factor the lanes' systems A = U^T U in place (U in the upper triangle),
+ * carrying b (column pr) along, which solves U^T y = b; then U x = y into x
+ * (pr x LANES).  Left-looking by blocks of 4 rows: each 4 x 4 tile of the
+ * block's rows takes the updates of all rows above in registers, then the
+ * diagonal tile is factored and the tiles right of it are solved against
+ * it, still in registers.  Returns the lanes with a non-positive or
+ * non-finite pivot. */
+AVX512_FN static unsigned chol8(int64_t p, int64_t pr, int64_t ld, double *A,
+                                double *x, double *inv) {
+  const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(INF),
+                one = _mm512_set1_pd(1.0);
+  unsigned bad = 0;
+  int64_t i0, i, l;
+  int a, b, q;
+  for (i0 = 0; i0 < pr; i0 += 4) {
+    __m512d acc[4][4];
+    /* the diagonal tile: U's 4 x 4 block and the inverse pivots */
+    chol8_tile(A, ld, i0, i0, acc);
+    for (a = 0; a < 4; a++) {
+      __m512d d = acc[a][a], iv;
+      bad |= (unsigned)(uint8_t)~(_mm512_cmp_pd_mask(d, zero, _CMP_GT_OQ) &
+                                  _mm512_cmp_pd_mask(d, inf, _CMP_LT_OQ));
+      iv = _mm512_div_pd(one, _mm512_sqrt_pd(d));
+      _mm512_store_pd(inv + (i0 + a) * LANES, iv);
+      for (q = a; q < 4; q++) acc[a][q] = _mm512_mul_pd(iv, acc[a][q]);
+      for (b = a + 1; b < 4; b++)
+        for (q = b; q < 4; q++)
+          acc[b][q] = _mm512_fnmadd_pd(acc[a][b], acc[a][q], acc[b][q]);
+    }
+    for (a = 0; a < 4; a++)
+      for (q = a; q < 4; q++)
+        _mm512_store_pd(E8(A, ld, i0 + a, i0 + q), acc[a][q]);
+    /* the tiles right of it (the last one holds b) */
+    for (l = i0 + 4; l < ld; l += 4) {
+      const double *d0 = E8(A, ld, i0, i0);
+      chol8_tile(A, ld, i0, l, acc);
+#pragma GCC unroll 4
+      for (a = 0; a < 4; a++) {
+        __m512d iv = _mm512_load_pd(inv + (i0 + a) * LANES);
+#pragma GCC unroll 4
+        for (b = 0; b < a; b++) {
+          /* U[i0 + b][i0 + a] */
+          __m512d ub = _mm512_load_pd(d0 + ((size_t)b * ld + a) * LANES);
+#pragma GCC unroll 4
+          for (q = 0; q < 4; q++)
+            acc[a][q] = _mm512_fnmadd_pd(ub, acc[b][q], acc[a][q]);
+        }
+#pragma GCC unroll 4
+        for (q = 0; q < 4; q++) {
+          acc[a][q] = _mm512_mul_pd(iv, acc[a][q]);
+          _mm512_store_pd(E8(A, ld, i0 + a, l + q), acc[a][q]);
         }
       }
     }
   }
-  /* U x = y by rows from the bottom.  Whole vectors past x[j]'s own
-   * vector hold older unknowns and are summed off the critical path; the
-   * few in its vector are added scalar, the newest last, so each step
-   * waits on one multiply-add of its predecessor only. */
-  for (l = 0; l < ld; l++) x[l] = 0;
-  for (j = p - 1; j >= 0; j--) {
-    const double *u = A + j * ld;
-    int64_t l1 = ((j + 1) & ~(int64_t)7) + 8;
-    __m512d acc = _mm512_setzero_pd();
-    double s;
-    for (l = l1; l < ld; l += 8)
-      acc = _mm512_fmadd_pd(_mm512_load_pd(u + l), _mm512_load_pd(x + l), acc);
-    s = _mm512_reduce_add_pd(acc);
-    for (l = (l1 < p ? l1 : p) - 1; l > j; l--) s += u[l] * x[l];
-    x[j] = (u[p] - s) * inv[j];
+  /* U x = y from the bottom, four sums to shorten the chains */
+  for (i = pr - 1; i >= 0; i--) {
+    __m512d s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+    if (i >= p) {
+      _mm512_store_pd(x + i * LANES, zero);
+      continue;
+    }
+    for (l = i + 1; l + 4 <= p; l += 4) {
+      const double *u = E8(A, ld, i, l), *xl = x + l * LANES;
+      s0 = _mm512_fmadd_pd(_mm512_load_pd(u), _mm512_load_pd(xl), s0);
+      s1 = _mm512_fmadd_pd(_mm512_load_pd(u + LANES),
+                           _mm512_load_pd(xl + LANES), s1);
+      s2 = _mm512_fmadd_pd(_mm512_load_pd(u + 2 * LANES),
+                           _mm512_load_pd(xl + 2 * LANES), s2);
+      s3 = _mm512_fmadd_pd(_mm512_load_pd(u + 3 * LANES),
+                           _mm512_load_pd(xl + 3 * LANES), s3);
+    }
+    for (; l < p; l++)
+      s0 = _mm512_fmadd_pd(_mm512_load_pd(E8(A, ld, i, l)),
+                           _mm512_load_pd(x + l * LANES), s0);
+    _mm512_store_pd(
+        x + i * LANES,
+        _mm512_mul_pd(_mm512_sub_pd(_mm512_load_pd(E8(A, ld, i, pr)),
+                                    _mm512_add_pd(_mm512_add_pd(s0, s1),
+                                                  _mm512_add_pd(s2, s3))),
+                      _mm512_load_pd(inv + i * LANES)));
   }
-  return 0;
+  return bad;
 }
 
 /* ---- fast CG (solver=cg): the same steps as cg_row ----------------------
@@ -1234,36 +1454,49 @@ AVX512_FN static void scale_chunk(const als_cfg *c, const float *F,
   }
 }
 
-/* The row's float32 Gram (upper blocks, w->Gf), right-hand side (w->bf),
- * column sums (w->sf) and *tsum, chunk by chunk.  pf, n_pf: the next row's
- * rated rows, prefetched during the last chunk.  Implicit feedback weighs
- * each rated row's outer product by alpha |r|: the chunk is scaled into
- * w->Yc first and the Gram kernel sweeps that copy. */
-static void gram_rows(const als_cfg *c, als_ws *w, const int32_t *idx,
-                      const float *val, int64_t n, const float *other,
-                      const double *obias, const int32_t *pf, int64_t n_pf,
-                      double *tsum) {
+/* The row's float32 Gram (upper blocks), right-hand side and column sums
+ * into lane `lane` of w->Gf, w->bf, w->sf, and *tsum, chunk by chunk.
+ * pf, n_pf: the next row's rated rows, prefetched during the last chunk.
+ * Implicit feedback weighs each rated row's outer product by alpha |r|:
+ * the chunk is scaled into w->Yc first and the Gram kernel sweeps that
+ * copy. */
+static void gram_rows(const als_cfg *c, als_ws *w, int64_t lane,
+                      const int32_t *idx, const float *val, int64_t n,
+                      const float *other, const double *obias,
+                      const int32_t *pf, int64_t n_pf, double *tsum) {
   int64_t k = c->k, ldg = w->ldg, r0;
   int64_t chunk = (int64_t)fast_chunk(c);
+  float *G = w->Gf + lane * k * ldg, *bf = w->bf + lane * ldg,
+        *sf = w->sf + lane * ldg;
   *tsum = 0;
   if (n == 0) {
-    memset(w->Gf, 0, (size_t)(k * ldg) * sizeof(float));
-    memset(w->bf, 0, (size_t)ldg * sizeof(float));
-    memset(w->sf, 0, (size_t)ldg * sizeof(float));
+    memset(G, 0, (size_t)(k * ldg) * sizeof(float));
+    memset(bf, 0, (size_t)ldg * sizeof(float));
+    memset(sf, 0, (size_t)ldg * sizeof(float));
   }
   for (r0 = 0; r0 < n; r0 += chunk) {
     int64_t m = n - r0 < chunk ? n - r0 : chunk;
     const int32_t *nx = r0 + m < n ? idx + r0 + m : pf;
     int64_t nn = r0 + m < n ? n - r0 - m : n_pf;
-    rhs_chunk(c, other, idx + r0, val + r0, obias, m, w->bf, w->sf, r0 == 0,
-              tsum);
     if (c->implicit) {
+      rhs_chunk(c, other, idx + r0, val + r0, obias, m, w->tf, bf, sf,
+                r0 == 0, tsum);
       scale_chunk(c, other, idx + r0, val + r0, m, w->Yc, nx,
                   nn < chunk ? nn : chunk);
-      gram_chunk(w->Yc, k, w->iota, m, w->Gf, ldg, r0 == 0, NULL, 0);
+      gram_chunk(w->Yc, k, w->iota, m, G, ldg, r0 == 0, NULL, 0, NULL, NULL,
+                 NULL, 0);
     } else {
-      gram_chunk(other, k, idx + r0, m, w->Gf, ldg, r0 == 0, nx,
-                 nn < chunk ? nn : chunk);
+      /* the targets, then one sweep for the Gram, b and (biases) s */
+      int64_t q;
+      double ts = 0;
+      for (q = 0; q < m; q++) {
+        double td = target(c, val[r0 + q], obias, idx[r0 + q]);
+        w->tf[q] = (float)td;
+        ts += td;
+      }
+      *tsum += ts;
+      gram_chunk(other, k, idx + r0, m, G, ldg, r0 == 0, nx,
+                 nn < chunk ? nn : chunk, w->tf, bf, sf, c->kp > k ? 2 : 1);
     }
   }
 }
@@ -1296,7 +1529,7 @@ static int cg_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
     add_yty(c, x, Ap);
   } else {
     double tsum;
-    gram_rows(c, w, idx, val, n, other, obias, pf, n_pf, &tsum);
+    gram_rows(c, w, 0, idx, val, n, other, obias, pf, n_pf, &tsum);
     build_system(k, kp, n, lam, w->Gf, ldg, w->bf, w->sf, tsum,
                  c->implicit ? c->YtY : NULL, w->A, ldp);
     for (i = 0; i < kp; i++) b[i] = w->A[i * ldp + kp];
@@ -1326,6 +1559,55 @@ static int cg_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
   return CLEARN_OK;
 }
 
+/* One lane of solve_lanes: a row's ratings and where its solution goes. */
+typedef struct {
+  const int32_t *idx;
+  const float *val;
+  int64_t n;
+  float *x;
+  double *bias;
+} lane_row;
+
+/* The exact solve of up to LANES rows (rows[0 .. nr)), each a lane of one
+ * factorization; rows without ratings get 0 (as in solve_row).  pf, n_pf:
+ * rated rows of the row solved after these, prefetched during the last
+ * chunk.  Returns the index in rows of the first row whose system is not
+ * positive definite, or -1. */
+static int64_t solve_lanes(const als_cfg *c, als_ws *w, const lane_row *rows,
+                           int64_t nr, const float *other,
+                           const double *obias, const int32_t *pf,
+                           int64_t n_pf) {
+  int64_t k = c->k, kp = c->kp, s, j;
+  double n[LANES], lam[LANES], tsum[LANES];
+  unsigned active = 0, bad;
+  for (s = 0; s < nr; s++) {
+    const lane_row *q = &rows[s];
+    int last = s + 1 == nr;
+    n[s] = (double)q->n;
+    if (q->n == 0) {
+      memset(q->x, 0, (size_t)k * sizeof(float));
+      if (kp > k) *q->bias = 0;
+      continue;
+    }
+    lam[s] = row_lam(c->reg, c->weighted, c->rexp,
+                     reg_count(c->implicit, q->val, q->n));
+    gram_rows(c, w, s, q->idx, q->val, q->n, other, obias,
+              last ? pf : rows[s + 1].idx, last ? n_pf : rows[s + 1].n,
+              &tsum[s]);
+    active |= 1u << s;
+  }
+  if (!active) return -1;
+  build8(c, w, active, n, lam, tsum);
+  bad = chol8(kp, w->pr, w->ld8, w->A8, w->x8, w->inv8);
+  for (s = 0; s < nr; s++) {
+    if (!((active >> s) & 1)) continue;
+    if ((bad >> s) & 1) return s;
+    for (j = 0; j < k; j++) rows[s].x[j] = (float)w->x8[j * LANES + s];
+    if (kp > k) *rows[s].bias = w->x8[k * LANES + s];
+  }
+  return -1;
+}
+
 /* solve_row for c->fast: same system, same result up to rounding.  pf,
  * n_pf: rated rows of the row solved next, prefetched during the last
  * chunk. */
@@ -1333,19 +1615,17 @@ static int solve_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
                           const float *val, int64_t n, const float *other,
                           const double *obias, float *xrow, double *bias,
                           const int32_t *pf, int64_t n_pf) {
-  int64_t k = c->k, kp = c->kp, ldg = w->ldg, ldp = w->ldp, j;
-  double lam = row_lam(c->reg, c->weighted, c->rexp,
-                       reg_count(c->implicit, val, n));
-  double *x = w->z, tsum;
+  lane_row q;
   if (c->cg)
     return cg_row_fast(c, w, idx, val, n, other, obias, xrow, bias, pf, n_pf);
-  gram_rows(c, w, idx, val, n, other, obias, pf, n_pf, &tsum);
-  build_system(k, kp, n, lam, w->Gf, ldg, w->bf, w->sf, tsum,
-               c->implicit ? c->YtY : NULL, w->A, ldp);
-  if (chol_fast(kp, ldp, w->A, x, w->inv) != 0) return CLEARN_ENUMERIC;
-  for (j = 0; j < k; j++) xrow[j] = (float)x[j];
-  if (kp > k) *bias = x[k];
-  return CLEARN_OK;
+  q.idx = idx;
+  q.val = val;
+  q.n = n;
+  q.x = xrow;
+  q.bias = bias;
+  return solve_lanes(c, w, &q, 1, other, obias, pf, n_pf) < 0
+             ? CLEARN_OK
+             : CLEARN_ENUMERIC;
 }
 
 /* out[r] = F[idx[r]] . b for r < n, in float64 (products exact as in
@@ -1541,6 +1821,36 @@ static int half_step(const als_cfg *c, int nt, int64_t n_rows,
 #pragma omp atomic write
       nomem = 1;
     }
+#if ALS_AVX512
+    if (c->fast && !c->cg) {
+      /* the exact fast path: LANES consecutive rows per factorization */
+      int64_t g, n_groups = (n_rows + LANES - 1) / LANES;
+#pragma omp for schedule(dynamic, 2)
+      for (g = 0; g < n_groups; g++) {
+        lane_row q[LANES];
+        int64_t r0 = g * LANES, nr = n_rows - r0 < LANES ? n_rows - r0 : LANES;
+        int64_t nx = r0 + nr < n_rows ? r0 + nr : r0, s;
+        if (wrc != CLEARN_OK) continue;
+        for (s = 0; s < nr; s++) {
+          r = r0 + s;
+          q[s].idx = idx + ptr[r];
+          q[s].val = val + ptr[r];
+          q[s].n = ptr[r + 1] - ptr[r];
+          q[s].x = (float *)X + r * c->k;
+          q[s].bias = xbias ? &xbias[r] : NULL;
+        }
+        s = solve_lanes(c, &w, q, nr, other, obias, idx + ptr[nx],
+                        nx > r0 ? ptr[nx + 1] - ptr[nx] : 0);
+        if (s >= 0) {
+#pragma omp critical
+          if (r0 + s < first_bad) {
+            first_bad = r0 + s;
+            row_rc = CLEARN_ENUMERIC;
+          }
+        }
+      }
+    } else
+#endif
 #pragma omp for schedule(dynamic, 16)
     for (r = 0; r < n_rows; r++) {
       /* the next row's ratings, for the fast path to prefetch */

@@ -710,6 +710,88 @@ static void test_float32_kernels(void) {
   triples_free(&t);
 }
 
+/* The exact float32 kernel against the float64 path at ranks that put the
+ * Gram's tiles, the right-hand side's and column sums' extra tile rows
+ * and the padding of the factorization's blocks of 4 in every shape:
+ * ranks below, at and just past 16, 64 and a multiple of 4, with and
+ * without biases.  The rows are longer than a chunk at every rank. */
+static void test_float32_ranks(void) {
+  static const int ranks[] = {1, 3, 4, 10, 11, 12, 16, 17, 33, 64, 70};
+  triples t;
+  clearn_ratings *r;
+  int q, b;
+  gen_lowrank(300, 260, 4, 0.4, 0.3, 3.0, 0.3, 0, 53, &t, NULL);
+  r = make_ratings(&t);
+  for (q = 0; q < (int)(sizeof ranks / sizeof ranks[0]); q++)
+    for (b = 0; b < 2; b++) {
+      char s32[100], s64[120];
+      double du, dv;
+      snprintf(s32, sizeof s32, "rank=%d max_iter=2 reg=0.1 biases=%s",
+               ranks[q], b ? "true" : "false");
+      snprintf(s64, sizeof s64, "%s dtype=float64", s32);
+      compare_fits(s32, s64, r, &du, &dv);
+      printf("float32 vs float64 (%s): users %.3g, items %.3g\n", s32, du, dv);
+      CHECK(du < 1e-4 && dv < 1e-4,
+            "'%s' float32 vs float64: users %g, items %g", s32, du, dv);
+    }
+  clearn_ratings_free(r);
+  triples_free(&t);
+}
+
+/* The exact solve factors several rows' systems side by side; a row's
+ * solution must not depend on which rows share its factorization.  One
+ * more user, sorted before all others, shifts every user into another
+ * place of the groups: after one iteration (whose user half-step sees the
+ * same seeded item factors) every other user's factors are bitwise the
+ * same. */
+static void test_row_groups(void) {
+  triples t, t2;
+  clearn_ratings *r, *r2;
+  clearn_estimator *a, *b;
+  clearn_matrix *ua, *ub, *ia, *ib;
+  int64_t q, rows;
+  int kk;
+  gen_lowrank(150, 90, 4, 0.3, 0.3, 3.0, 0.2, 0, 57, &t, NULL);
+  memset(&t2, 0, sizeof t2);
+  triples_push(&t2, t.n + 2, -1000000, item_id(0), 4.0f);
+  triples_push(&t2, t.n + 2, -1000000, item_id(1), 2.0f);
+  for (q = 0; q < t.n; q++) triples_push(&t2, t.n + 2, t.u[q], t.i[q], t.v[q]);
+  r = make_ratings(&t);
+  r2 = make_ratings(&t2);
+  for (kk = 0; kk < 2; kk++) {
+    /* rank 13: the systems are padded to 16 rows */
+    const char *s = kk ? "rank=13 max_iter=1 reg=0.1" : "rank=12 max_iter=1 reg=0.1";
+    int64_t k = kk ? 13 : 12, diff = 0;
+    a = fit_als(s, r, NULL);
+    b = fit_als(s, r2, NULL);
+    ua = attr(a, "user_factors");
+    ub = attr(b, "user_factors");
+    ia = attr(a, "user_ids");
+    ib = attr(b, "user_ids");
+    rows = clearn_matrix_rows(ua);
+    CHECK(clearn_matrix_rows(ub) == rows + 1 && mget(ib, 0, 0) == -1000000 &&
+              mget(ib, 0, 1) == mget(ia, 0, 0),
+          "the new user is not the first row");
+    for (q = 0; q < rows * k; q++)
+      diff += memcmp((const float *)clearn_matrix_data(ua) + q,
+                     (const float *)clearn_matrix_data(ub) + k + q,
+                     sizeof(float)) != 0;
+    printf("row groups shifted by one (%s): %lld of %lld factors differ\n", s,
+           (long long)diff, (long long)(rows * k));
+    CHECK(diff == 0, "a row's factors depend on its group");
+    clearn_matrix_free(ua);
+    clearn_matrix_free(ub);
+    clearn_matrix_free(ia);
+    clearn_matrix_free(ib);
+    clearn_estimator_free(a);
+    clearn_estimator_free(b);
+  }
+  clearn_ratings_free(r);
+  clearn_ratings_free(r2);
+  triples_free(&t);
+  triples_free(&t2);
+}
+
 /* KKT conditions of min |Y x - r|^2 + lam |x|^2, x >= 0 for the first
  * user of the model, after folding that user's ratings in again (the fold-in
  * solves against the final item factors). */
@@ -1611,6 +1693,8 @@ int main(int argc, char **argv) {
   test_threads_bitwise();
   test_dtype_and_cg();
   test_float32_kernels();
+  test_float32_ranks();
+  test_row_groups();
   test_nonnegative();
   test_save_load_recommend();
   test_recommend_float32();
