@@ -505,7 +505,6 @@ typedef struct {
   double *A8;       /* pr x ld8 x LANES: the systems, lane-interleaved */
   double *x8, *inv8; /* pr x LANES: solutions, inverse diagonals */
   float *Yc;        /* implicit: a chunk of weighted rows (chunk x k) */
-  int32_t *iota;    /* implicit: 0 .. chunk - 1 */
 } als_ws;
 
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
@@ -566,7 +565,6 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   SLOT(w->x8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(double));
   SLOT(w->inv8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(double));
   SLOT(w->Yc, (c->fast && c->implicit ? fast_chunk(c) * k : 1) * sizeof(float));
-  SLOT(w->iota, (c->fast && c->implicit ? fast_chunk(c) : 1) * sizeof(int32_t));
 #undef SLOT
   for (i = 0; i < ns; i++) off += align64(sizes[i]);
   if (posix_memalign(&w->block, 64, off) != 0) {
@@ -578,8 +576,6 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
     *slots[i] = b + off;
     off += align64(sizes[i]);
   }
-  if (c->fast && c->implicit)
-    for (i = 0; i < (int)fast_chunk(c); i++) w->iota[i] = i;
   return CLEARN_OK;
 }
 
@@ -785,7 +781,7 @@ AVX512_INLINE void prefetch_row(const float *p, int64_t k, int t0) {
 }
 
 /* G[i0 + a][16 (c0 + c) + j] (+)= sum_r y_r[i0 + a] y_r[16 (c0 + c) + j]
- * for a < RB, c < NC, over the n rows y_r = F + idx[r] k: stored when
+ * for a < RB, c < NC, over the n rows y_r = F + idx[r] k (F + r k if idx is NULL): stored when
  * `first`, else added.  XR extra rows ride along: the first (XR >= 1) is
  * the right-hand side, bo[16 (c0 + c) + j] (+)= sum_r t[r] y_r[...], the
  * second (XR = 2) the column sums so[...] (+)= sum_r y_r[...].  The tile's
@@ -808,7 +804,7 @@ AVX512_INLINE void gram_tile(const float *F, int64_t k, const int32_t *idx,
 #pragma GCC unroll 4
     for (c = 0; c < NC; c++) acc[a][c] = _mm512_setzero_ps();
   for (r = 0; r < n; r++) {
-    const float *y = F + (size_t)idx[r] * (size_t)k;
+    const float *y = idx ? F + (size_t)idx[r] * (size_t)k : F + r * k;
     if (PF && r == pf_at && pf_j < n_pf) {
       prefetch_row(F + (size_t)pf[pf_j++] * (size_t)k, k, 0);
       pf_at += stride;
@@ -1483,7 +1479,7 @@ static void gram_rows(const als_cfg *c, als_ws *w, int64_t lane,
                 r0 == 0, tsum);
       scale_chunk(c, other, idx + r0, val + r0, m, w->Yc, nx,
                   nn < chunk ? nn : chunk);
-      gram_chunk(w->Yc, k, w->iota, m, G, ldg, r0 == 0, NULL, 0, NULL, NULL,
+      gram_chunk(w->Yc, k, NULL, m, G, ldg, r0 == 0, NULL, 0, NULL, NULL,
                  NULL, 0);
     } else {
       /* the targets, then one sweep for the Gram, b and (biases) s */
