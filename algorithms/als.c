@@ -561,7 +561,8 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   SLOT(w->sf, lanes * ldg * sizeof(float));
   SLOT(w->tf, (c->fast ? fast_chunk(c) : 1) * sizeof(float));
   SLOT(w->vf, ldg * sizeof(float));
-  SLOT(w->A8, (size_t)(lanes > 1 ? w->pr * w->ld8 : 1) * LANES * sizeof(double));
+  SLOT(w->A8,
+       (size_t)(lanes > 1 ? w->pr * w->ld8 : 1) * LANES * sizeof(double));
   SLOT(w->x8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(double));
   SLOT(w->inv8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(double));
   SLOT(w->Yc, (c->fast && c->implicit ? fast_chunk(c) * k : 1) * sizeof(float));
@@ -781,12 +782,12 @@ AVX512_INLINE void prefetch_row(const float *p, int64_t k, int t0) {
 }
 
 /* G[i0 + a][16 (c0 + c) + j] (+)= sum_r y_r[i0 + a] y_r[16 (c0 + c) + j]
- * for a < RB, c < NC, over the n rows y_r = F + idx[r] k (F + r k if idx is NULL): stored when
- * `first`, else added.  XR extra rows ride along: the first (XR >= 1) is
- * the right-hand side, bo[16 (c0 + c) + j] (+)= sum_r t[r] y_r[...], the
- * second (XR = 2) the column sums so[...] (+)= sum_r y_r[...].  The tile's
- * last column block is loaded under mask mlast (columns past k read as
- * 0).  With PF, the loop also prefetches the rows pf[0 .. n_pf) into L2,
+ * for a < RB, c < NC, over the n rows y_r = F + idx[r] k (F + r k if idx is
+ * NULL): stored when `first`, else added.  XR extra rows ride along: the first
+ * (XR >= 1) is the right-hand side, bo[16 (c0 + c) + j] (+)= sum_r t[r]
+ * y_r[...], the second (XR = 2) the column sums so[...] (+)= sum_r y_r[...].
+ * The tile's last column block is loaded under mask mlast (columns past k read
+ * as 0).  With PF, the loop also prefetches the rows pf[0 .. n_pf) into L2,
  * spread evenly over its iterations: the next chunk arrives while this
  * one is computed. */
 AVX512_INLINE void gram_tile(const float *F, int64_t k, const int32_t *idx,
@@ -830,7 +831,9 @@ AVX512_INLINE void gram_tile(const float *F, int64_t k, const int32_t *idx,
   for (a = 0; a < RB + XR; a++)
 #pragma GCC unroll 4
     for (c = 0; c < NC; c++) {
-      float *g = (a < RB ? G + (i0 + a) * ldg : a == RB ? bo : so) +
+      float *g = (a < RB    ? G + (i0 + a) * ldg
+                  : a == RB ? bo
+                            : so) +
                  16 * (c0 + c);
       _mm512_store_ps(g, first ? acc[a][c]
                                : _mm512_add_ps(_mm512_load_ps(g), acc[a][c]));
@@ -852,7 +855,8 @@ AVX512_FN static void gram_chunk(const float *F, int64_t k, const int32_t *idx,
   int64_t nc = (k + 15) / 16, band, cb, tiles = 0, tn = 0;
   int64_t hi0 = k < 16 ? k : 16;
   /* rows of band 0's last tile; the extra rows join it if they fit */
-  int last0 = (int)((hi0 - 1) % TILE_RB + 1), own = xr > 0 && last0 + xr > TILE_RB;
+  int last0 = (int)((hi0 - 1) % TILE_RB + 1),
+      own = xr > 0 && last0 + xr > TILE_RB;
   __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
   for (band = 0; band < nc; band++)
     tiles += ((16 * band + 16 < k ? 16 : k - 16 * band) + TILE_RB - 1) /
@@ -861,10 +865,11 @@ AVX512_FN static void gram_chunk(const float *F, int64_t k, const int32_t *idx,
   for (band = 0; band < nc; band++) {
     int64_t hi = 16 * band + 16 < k ? 16 * band + 16 : k;
     int64_t ti, nt = (hi - 16 * band + TILE_RB - 1) / TILE_RB +
-                         (band == 0 && own ? 1 : 0);
+                     (band == 0 && own ? 1 : 0);
     for (ti = 0; ti < nt; ti++) {
       /* past hi: the extra rows' own tile */
-      int64_t i0 = 16 * band + ti * TILE_RB < hi ? 16 * band + ti * TILE_RB : hi;
+      int64_t i0 =
+          16 * band + ti * TILE_RB < hi ? 16 * band + ti * TILE_RB : hi;
       int rb = hi - i0 < TILE_RB ? (int)(hi - i0) : TILE_RB;
       int x = band == 0 && (rb == 0 || (!own && i0 + rb == hi)) ? xr : 0;
       for (cb = band; cb < nc; cb += TILE_NC) {
@@ -919,7 +924,8 @@ AVX512_INLINE void rhs_block(const float *F, int64_t k, const int32_t *idx,
       prefetch_row(F + (size_t)idx[r + PREFETCH_AHEAD] * (size_t)k, k, 1);
 #pragma GCC unroll 4
     for (j = 0; j < NB; j++) {
-      __m512 v = _mm512_maskz_loadu_ps(j == NB - 1 ? mlast : 0xFFFF, y + 16 * j);
+      __m512 v =
+          _mm512_maskz_loadu_ps(j == NB - 1 ? mlast : 0xFFFF, y + 16 * j);
       ab[j] = _mm512_fmadd_ps(tv, v, ab[j]);
       if (biased) as[j] = _mm512_add_ps(v, as[j]);
     }
@@ -1037,7 +1043,8 @@ AVX512_INLINE void transpose8(__m512d v[8]) {
   v[7] = _mm512_shuffle_f64x2(u[3], u[7], 0xdd);
 }
 
-#define E8(A, ld, i, l) ((A) + ((size_t)(i) * (size_t)(ld) + (size_t)(l)) * LANES)
+#define E8(A, ld, i, l)                                                        \
+  ((A) + ((size_t)(i) * (size_t)(ld) + (size_t)(l)) * LANES)
 
 /* The lanes' systems in w->A8 from their float32 Grams (lane s: w->Gf + s k
  * ldg, upper 16 x 16 blocks), right-hand sides and column sums (w->bf, w->sf
@@ -1072,11 +1079,11 @@ AVX512_FN static void build8(const als_cfg *c, als_ws *w, unsigned active,
         continue;
       }
       for (s = 0; s < LANES; s++)
-        v[s] = (active >> s) & 1
-                   ? _mm512_cvtps_pd(_mm512_castps512_ps256(
-                         _mm512_maskz_loadu_ps((__mmask16)in_g,
-                                               w->Gf + (s * k + i) * ldg + l)))
-                   : _mm512_setzero_pd();
+        v[s] =
+            (active >> s) & 1
+                ? _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(
+                      (__mmask16)in_g, w->Gf + (s * k + i) * ldg + l)))
+                : _mm512_setzero_pd();
       transpose8(v);
       for (t = 0; t < nl; t++) {
         if (c->implicit && ((in_g >> t) & 1))
@@ -1099,8 +1106,8 @@ AVX512_FN static void build8(const als_cfg *c, als_ws *w, unsigned active,
   }
   for (i = 0; i < pr; i++) {
     double *d = E8(A, ld, i, i);
-    _mm512_store_pd(d, _mm512_add_pd(_mm512_load_pd(d),
-                                     i < kp ? lamv[0] : one));
+    _mm512_store_pd(d,
+                    _mm512_add_pd(_mm512_load_pd(d), i < kp ? lamv[0] : one));
   }
 }
 
@@ -1114,7 +1121,8 @@ AVX512_INLINE void chol8_tile(const double *A, int64_t ld, int64_t i0,
 #pragma GCC unroll 4
   for (a = 0; a < 4; a++)
 #pragma GCC unroll 4
-    for (q = 0; q < 4; q++) acc[a][q] = _mm512_load_pd(E8(A, ld, i0 + a, l + q));
+    for (q = 0; q < 4; q++)
+      acc[a][q] = _mm512_load_pd(E8(A, ld, i0 + a, l + q));
   const double *um = E8(A, ld, 0, i0), *ym = E8(A, ld, 0, l);
   for (m = i0; m > 0; m--, um += ld * LANES, ym += ld * LANES) {
 #pragma GCC unroll 4
@@ -1148,8 +1156,8 @@ AVX512_FN static unsigned chol8(int64_t p, int64_t pr, int64_t ld, double *A,
     chol8_tile(A, ld, i0, i0, acc);
     for (a = 0; a < 4; a++) {
       __m512d d = acc[a][a], iv;
-      bad |= (unsigned)(uint8_t)~(_mm512_cmp_pd_mask(d, zero, _CMP_GT_OQ) &
-                                  _mm512_cmp_pd_mask(d, inf, _CMP_LT_OQ));
+      bad |= (unsigned)(uint8_t) ~(_mm512_cmp_pd_mask(d, zero, _CMP_GT_OQ) &
+                                   _mm512_cmp_pd_mask(d, inf, _CMP_LT_OQ));
       iv = _mm512_div_pd(one, _mm512_sqrt_pd(d));
       _mm512_store_pd(inv + (i0 + a) * LANES, iv);
       for (q = a; q < 4; q++) acc[a][q] = _mm512_mul_pd(iv, acc[a][q]);
@@ -1475,12 +1483,12 @@ static void gram_rows(const als_cfg *c, als_ws *w, int64_t lane,
     const int32_t *nx = r0 + m < n ? idx + r0 + m : pf;
     int64_t nn = r0 + m < n ? n - r0 - m : n_pf;
     if (c->implicit) {
-      rhs_chunk(c, other, idx + r0, val + r0, obias, m, w->tf, bf, sf,
-                r0 == 0, tsum);
+      rhs_chunk(c, other, idx + r0, val + r0, obias, m, w->tf, bf, sf, r0 == 0,
+                tsum);
       scale_chunk(c, other, idx + r0, val + r0, m, w->Yc, nx,
                   nn < chunk ? nn : chunk);
-      gram_chunk(w->Yc, k, NULL, m, G, ldg, r0 == 0, NULL, 0, NULL, NULL,
-                 NULL, 0);
+      gram_chunk(w->Yc, k, NULL, m, G, ldg, r0 == 0, NULL, 0, NULL, NULL, NULL,
+                 0);
     } else {
       /* the targets, then one sweep for the Gram, b and (biases) s */
       int64_t q;
@@ -1570,9 +1578,8 @@ typedef struct {
  * chunk.  Returns the index in rows of the first row whose system is not
  * positive definite, or -1. */
 static int64_t solve_lanes(const als_cfg *c, als_ws *w, const lane_row *rows,
-                           int64_t nr, const float *other,
-                           const double *obias, const int32_t *pf,
-                           int64_t n_pf) {
+                           int64_t nr, const float *other, const double *obias,
+                           const int32_t *pf, int64_t n_pf) {
   int64_t k = c->k, kp = c->kp, s, j;
   double n[LANES], lam[LANES], tsum[LANES];
   unsigned active = 0, bad;
@@ -1619,9 +1626,8 @@ static int solve_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
   q.n = n;
   q.x = xrow;
   q.bias = bias;
-  return solve_lanes(c, w, &q, 1, other, obias, pf, n_pf) < 0
-             ? CLEARN_OK
-             : CLEARN_ENUMERIC;
+  return solve_lanes(c, w, &q, 1, other, obias, pf, n_pf) < 0 ? CLEARN_OK
+                                                              : CLEARN_ENUMERIC;
 }
 
 /* out[r] = F[idx[r]] . b for r < n, in float64 (products exact as in

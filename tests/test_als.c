@@ -760,7 +760,8 @@ static void test_row_groups(void) {
   r2 = make_ratings(&t2);
   for (kk = 0; kk < 2; kk++) {
     /* rank 13: the systems are padded to 16 rows */
-    const char *s = kk ? "rank=13 max_iter=1 reg=0.1" : "rank=12 max_iter=1 reg=0.1";
+    const char *s =
+        kk ? "rank=13 max_iter=1 reg=0.1" : "rank=12 max_iter=1 reg=0.1";
     int64_t k = kk ? 13 : 12, diff = 0;
     a = fit_als(s, r, NULL);
     b = fit_als(s, r2, NULL);
