@@ -76,20 +76,35 @@ static double box_muller(uint64_t a, uint64_t b) {
   return sqrt(-2.0 * log(u1)) * cos(6.283185307179586 * u2);
 }
 
+/* Normals 2m and 2m + 1 of a row: both Box-Muller outputs (cosine,
+ * sine) of the uniforms hashed from key + 2m and key + 2m + 1. */
+static void normal_pair(uint64_t key, uint64_t m, double *z) {
+  uint64_t a = clearn__mix64(key + 2 * m), b = clearn__mix64(key + 2 * m + 1);
+  double u1 = ((double)(a >> 11) + 0.5) * 0x1p-53; /* (0, 1) */
+  double t = 6.283185307179586 * ((double)(b >> 11) * 0x1p-53);
+  double r = sqrt(-2.0 * log(u1));
+  z[0] = r * cos(t);
+  z[1] = r * sin(t);
+}
+
 static void row_normals(uint64_t base, int64_t id, int64_t k, double *z) {
   uint64_t key = clearn__mix64(base ^ (uint64_t)id);
   int64_t j;
-  for (j = 0; j < k; j++)
-    z[j] = box_muller(clearn__mix64(key + 2 * (uint64_t)j),
-                      clearn__mix64(key + 2 * (uint64_t)j + 1));
+  double p[2];
+  for (j = 0; j + 1 < k; j += 2) normal_pair(key, (uint64_t)j / 2, z + j);
+  if (j < k) {
+    normal_pair(key, (uint64_t)j / 2, p);
+    z[j] = p[0];
+  }
 }
 
 double clearn__gibbs_normal(uint64_t seed, int64_t sweep, uint64_t side,
                             int64_t id, int64_t j) {
-  uint64_t key =
-      clearn__mix64(stream_key(seed, TAG_ROW, sweep, side) ^ (uint64_t)id);
-  return box_muller(clearn__mix64(key + 2 * (uint64_t)j),
-                    clearn__mix64(key + 2 * (uint64_t)j + 1));
+  double p[2];
+  normal_pair(
+      clearn__mix64(stream_key(seed, TAG_ROW, sweep, side) ^ (uint64_t)id),
+      (uint64_t)j / 2, p);
+  return p[j & 1];
 }
 
 static double rng_normal(clearn__rng *r) {
@@ -282,6 +297,63 @@ row_sums_avx512(int64_t ld, int64_t n, const int32_t *idx, const float *val,
       sums_tile(ld, n, idx, val, O, mu, a0, j0, 0, G, b);
 }
 
+/* Rank 16 from the sums: P = alpha G + Lam and its Cholesky factor R
+ * (upper, P = R^T R) with each 16-double row as two vectors; the
+ * right-looking update subtracts whole rows, so the lower triangle holds
+ * finite garbage that nothing reads.  Then x = R^-1 (R^-T b + z) as
+ * draw_body.  A 64-byte aligned (16 x 16); G aligned (stride 16). */
+__attribute__((target("avx512f"))) static int
+draw16_avx512(const double *G, const double *b, double alpha, const double *Lam,
+              const double *lam_mu, const double *z, double *A, double *w,
+              double *x) {
+  const __m512d al = _mm512_set1_pd(alpha);
+  int i, j, q;
+  for (i = 0; i < 16; i++) {
+    /* the tiles left G's lower 8 x 8 block unwritten: zeros there */
+    __mmask8 mlo = (__mmask8)(i < 8 ? 0xffu << i : 0u);
+    __mmask8 mhi = (__mmask8)(i < 8 ? 0xffu : 0xffu << (i - 8));
+    __m512d lo = _mm512_fmadd_pd(al, _mm512_load_pd(G + i * 16),
+                                 _mm512_loadu_pd(Lam + i * 16));
+    __m512d hi = _mm512_fmadd_pd(al, _mm512_load_pd(G + i * 16 + 8),
+                                 _mm512_loadu_pd(Lam + i * 16 + 8));
+    _mm512_store_pd(A + i * 16, _mm512_maskz_mov_pd(mlo, lo));
+    _mm512_store_pd(A + i * 16 + 8, _mm512_maskz_mov_pd(mhi, hi));
+    w[i] = alpha * b[i] + lam_mu[i];
+  }
+  for (j = 0; j < 16; j++) {
+    double d = A[j * 16 + j];
+    __m512d vlo, vhi, inv;
+    if (!(d > 0)) return CLEARN_ENUMERIC;
+    d = sqrt(d);
+    inv = _mm512_set1_pd(1.0 / d);
+    vlo = _mm512_mul_pd(_mm512_load_pd(A + j * 16), inv);
+    vhi = _mm512_mul_pd(_mm512_load_pd(A + j * 16 + 8), inv);
+    _mm512_store_pd(A + j * 16, vlo);
+    _mm512_store_pd(A + j * 16 + 8, vhi);
+    A[j * 16 + j] = d;
+    for (i = j + 1; i < 16; i++) {
+      __m512d r = _mm512_set1_pd(A[j * 16 + i]);
+      _mm512_store_pd(A + i * 16,
+                      _mm512_fnmadd_pd(r, vlo, _mm512_load_pd(A + i * 16)));
+      _mm512_store_pd(A + i * 16 + 8,
+                      _mm512_fnmadd_pd(r, vhi, _mm512_load_pd(A + i * 16 + 8)));
+    }
+  }
+  for (i = 0; i < 16; i++) {
+    w[i] /= A[i * 16 + i];
+    for (q = i + 1; q < 16; q++) w[q] -= A[i * 16 + q] * w[i];
+  }
+  if (z)
+    for (i = 0; i < 16; i++) w[i] += z[i];
+  for (i = 15; i >= 0; i--) {
+    double s = w[i];
+    for (q = i + 1; q < 16; q++) s -= A[i * 16 + q] * w[q];
+    w[i] = s / A[i * 16 + i];
+  }
+  memcpy(x, w, 16 * sizeof(double));
+  return CLEARN_OK;
+}
+
 static int have_avx512(void) {
   static int known = -1; /* a benign race: every thread stores the same */
   if (known < 0) known = __builtin_cpu_supports("avx512f") ? 1 : 0;
@@ -354,11 +426,14 @@ int clearn__gibbs_draw_row(int64_t k, int64_t ld, int64_t n, const int32_t *idx,
   double *G = ws, *b = G + ld * ld, *A = b + ld, *w = A + k * k;
 #if GIBBS_AVX512
   if (ld % 8 == 0 && ((uintptr_t)O & 63) == 0 && ((uintptr_t)ws & 63) == 0 &&
-      have_avx512())
+      have_avx512()) {
     row_sums_avx512(ld, n, idx, val, O, mu, G, b);
-  else
+    if (k == 16 && ld == 16)
+      return draw16_avx512(G, b, alpha, Lam, lam_mu, z, A, w, x);
+    return draw_from_sums(k, ld, G, b, alpha, Lam, lam_mu, z, A, w, x);
+  }
 #endif
-    row_sums_c(k, ld, n, idx, val, O, mu, G, b);
+  row_sums_c(k, ld, n, idx, val, O, mu, G, b);
   return draw_from_sums(k, ld, G, b, alpha, Lam, lam_mu, z, A, w, x);
 }
 
@@ -488,8 +563,8 @@ typedef struct {
   /* Items only (the second half of a sweep, when both sides are final):
    * per rating, acc (in the side's CSR order) adds this draw's prediction
    * (restarts from it when acc_reset), and terms[2 r], terms[2 r + 1] get
-   * row r's squared errors of this draw and of acc / n_avg. */
-  double *acc, *terms, n_avg;
+   * row r's squared errors of this draw and of the average acc inv_avg. */
+  double *acc, *terms, inv_avg; /* 1 / the number of draws in acc */
   int acc_reset;
 } side_cfg;
 
@@ -523,7 +598,7 @@ row_terms(const side_cfg *c, int64_t q0, int64_t q1, const int32_t *idx,
     double d = (double)val[q] - c->mu - p;
     c->acc[q] = c->acc_reset ? p : c->acc[q] + p;
     se += d * d;
-    d = (double)val[q] - c->mu - c->acc[q] / c->n_avg;
+    d = (double)val[q] - c->mu - c->acc[q] * c->inv_avg;
     sa += d * d;
   }
   terms[0] = se;
@@ -718,7 +793,7 @@ int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
     sc.mu = cfg->mu;
     sc.acc = NULL;
     sc.terms = NULL;
-    sc.n_avg = n_avg;
+    sc.inv_avg = 1.0 / n_avg;
     sc.acc_reset = !sampling || it == cfg->burn_in;
 
     /* users */

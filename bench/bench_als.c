@@ -296,8 +296,8 @@ static int fit_traced(clearn_estimator *est, const clearn_ratings *tr,
 static void settings_text(const clearn_estimator *est, char *buf, size_t cap) {
   static const char *const keys[] = {
       "rank",     "reg",          "reg_exponent", "max_iter",
-      "biases",   "solver",       "cg_steps",     "weighted_reg",
-      "dtype",    "num_threads"};
+      "biases",   "solver",       "cg_steps",     "burn_in",
+      "weighted_reg", "dtype",    "num_threads"};
   size_t used = 0;
   unsigned i;
   buf[0] = '\0';
