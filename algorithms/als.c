@@ -173,7 +173,8 @@ static const clearn__param_spec als_param_specs[] = {
      "row solver: exact Cholesky, cg_steps warm-started CG steps, or gibbs: "
      "Bayesian factorization (BPMF) by Gibbs sampling, max_iter sweeps of "
      "which the first burn_in are ALS, predictions averaged over the rest "
-     "(the model's rank is then their number times rank)"},
+     "(the model's rank is then their number times rank; history: train_loss "
+     "and train_rmse of each sweep's draw, valid_rmse of the average)"},
     {"cg_steps", CLEARN_PARAM_INT, offsetof(als_params, cg_steps), "3", 1, INF,
      0, 1, NULL, "conjugate gradient steps per row (solver=cg)"},
     {"burn_in", CLEARN_PARAM_INT, offsetof(als_params, burn_in), "5", 0, INF, 0,

@@ -40,7 +40,7 @@
  * exchange gives each of them after every half-sweep), summed over fixed
  * blocks of rows in block order, from a sequential stream seeded by
  * (seed, sweep, side); the squared errors behind alpha and the metrics are
- * summed per user row and then over rows in row order.  So 1 and k
+ * summed per item row and then over rows in row order.  So 1 and k
  * threads, 1 and N ranks give bitwise the same model.
  */
 #include "als_gibbs.h"
@@ -561,48 +561,29 @@ typedef struct {
   int weighted;
   uint64_t base; /* row stream of this sweep and side */
   /* Items only (the second half of a sweep, when both sides are final):
-   * per rating, acc (in the side's CSR order) adds this draw's prediction
-   * (restarts from it when acc_reset), and terms[2 r], terms[2 r + 1] get
-   * row r's squared errors of this draw and of the average acc inv_avg. */
-  double *acc, *terms, inv_avg; /* 1 / the number of draws in acc */
-  int acc_reset;
+   * terms[r] = row r's squared training error under this draw. */
+  double *terms;
 } side_cfg;
 
 /* Every row [0, n) of X (rows of this participant; ids their original
  * ids) from its ratings against the other side O.  *bad = first failing
  * row or -1. */
-/* Dot product of two factor rows over their ld (a multiple of 8, zero
- * padded) entries, in eight partial sums (a fixed order the compiler can
- * vectorize). */
-static inline double dot8(const double *a, const double *b, int64_t ld) {
-  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-  int64_t j, i;
-  for (j = 0; j < ld; j += 8)
-    for (i = 0; i < 8; i++) s[i] += a[j + i] * b[j + i];
-  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
-}
-
-/* Row r's squared errors and running average (see side_cfg) for its
- * ratings [q0, q1) against its new row x; the other side's rows are still
- * in cache from the sums. */
-#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
-__attribute__((target_clones("avx512f", "default")))
-#endif
-static void
-row_terms(const side_cfg *c, int64_t q0, int64_t q1, const int32_t *idx,
-          const float *val, const double *O, const double *x, double *terms) {
-  double se = 0, sa = 0;
-  int64_t q;
-  for (q = q0; q < q1; q++) {
-    double p = dot8(O + (int64_t)idx[q] * c->ld, x, c->ld);
-    double d = (double)val[q] - c->mu - p;
-    c->acc[q] = c->acc_reset ? p : c->acc[q] + p;
-    se += d * d;
-    d = (double)val[q] - c->mu - c->acc[q] * c->inv_avg;
-    sa += d * d;
+/* Row r's squared training error under its new row x, from the sums the
+ * draw left in ws (G upper, stride ld; b): sum t^2 - 2 x.b + x^T G x,
+ * O(k^2) instead of a dot product per rating. */
+static double row_sse(int64_t k, int64_t ld, const float *val, int64_t n,
+                      double mu, const double *ws, const double *x) {
+  const double *G = ws, *b = ws + ld * ld;
+  double tt = 0, xb = 0, quad = 0;
+  int64_t q, a, j;
+  for (q = 0; q < n; q++) tt += ((double)val[q] - mu) * ((double)val[q] - mu);
+  for (a = 0; a < k; a++) {
+    double s = 0;
+    for (j = a + 1; j < k; j++) s += G[a * ld + j] * x[j];
+    quad += x[a] * (G[a * ld + a] * x[a] + 2 * s);
+    xb += x[a] * b[a];
   }
-  terms[0] = se;
-  terms[1] = sa;
+  return tt - 2 * xb + quad;
 }
 
 static int side_step(const side_cfg *c, int nt, int64_t n, const int64_t *ptr,
@@ -649,9 +630,11 @@ static int side_step(const side_cfg *c, int nt, int64_t n, const int64_t *ptr,
                                    c->mu, 1.0, Lr, zero, NULL, ws,
                                    X + r * c->ld);
       }
-      if (e == CLEARN_OK && c->terms)
-        row_terms(c, ptr[r], ptr[r + 1], idx, val, O, X + r * c->ld,
-                  c->terms + 2 * r);
+      if (c->terms)
+        c->terms[r] =
+            e == CLEARN_OK && m > 0
+                ? row_sse(k, c->ld, val + ptr[r], m, c->mu, ws, X + r * c->ld)
+                : 0;
       if (e != CLEARN_OK) {
 #pragma omp critical
         if (r < first_bad) {
@@ -667,6 +650,17 @@ static int side_step(const side_cfg *c, int nt, int64_t n, const int64_t *ptr,
 }
 
 /* ---- the sweeps ---------------------------------------------------------- */
+
+/* Dot product of two factor rows over their ld (a multiple of 8, zero
+ * padded) entries, in eight partial sums (a fixed order the compiler can
+ * vectorize). */
+static double dot8(const double *a, const double *b, int64_t ld) {
+  double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+  int64_t j, i;
+  for (j = 0; j < ld; j += 8)
+    for (i = 0; i < 8; i++) s[i] += a[j + i] * b[j + i];
+  return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
 
 static int gather(const clearn__exchange *ex, void *buf, size_t elem,
                   const int64_t *off, int rc) {
@@ -738,12 +732,11 @@ int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
   const int64_t NU = sh->n_users, NI = sh->n_items;
   const int64_t u0 = sh->user_off[me], nu = sh->user_off[me + 1] - u0;
   const int64_t i0 = sh->item_off[me], ni = sh->item_off[me + 1] - i0;
-  const int64_t nnz_me = sh->i_ptr[ni];
   const int64_t nva = sh->has_valid ? sh->va_off[sh->size] : 0;
   const int64_t va_me = sh->has_valid ? sh->va_off[me + 1] - sh->va_off[me] : 0;
   const int64_t nva_r = sh->has_valid ? sh->va_ptr[va_me] : 0;
   const size_t es = clearn_dtype_size(cfg->dt);
-  double *U = NULL, *V = NULL, *acc = NULL, *vacc = NULL, *terms = NULL;
+  double *U = NULL, *V = NULL, *vacc = NULL, *terms = NULL;
   double *vterms = NULL, *Lam = NULL, *lmu = NULL, *hws = NULL;
   void *Uc = NULL, *Vc = NULL;
   double alpha = 2.0;
@@ -755,17 +748,16 @@ int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
   *n_samples = 0;
   U = alloc_lines((size_t)(NU > 0 ? NU : 1) * (size_t)ld, sizeof(double));
   V = alloc_lines((size_t)(NI > 0 ? NI : 1) * (size_t)ld, sizeof(double));
-  acc = clearn__malloc((size_t)(nnz_me > 0 ? nnz_me : 1), sizeof(double));
   vacc = clearn__malloc((size_t)(nva_r > 0 ? nva_r : 1), sizeof(double));
-  terms = clearn__malloc((size_t)(2 * (NI > 0 ? NI : 1)), sizeof(double));
+  terms = clearn__malloc((size_t)(NI > 0 ? NI : 1), sizeof(double));
   vterms = clearn__malloc((size_t)(2 * (nva > 0 ? nva : 1)), sizeof(double));
   Lam = clearn__malloc((size_t)(k * k), sizeof(double));
   lmu = clearn__malloc((size_t)k, sizeof(double));
   hws = clearn__malloc((size_t)(8 * k * k + 4 * k), sizeof(double));
   Uc = alloc_lines((size_t)(NU > 0 ? NU : 1) * (size_t)(S * k), es);
   Vc = alloc_lines((size_t)(NI > 0 ? NI : 1) * (size_t)(S * k), es);
-  if (!U || !V || !acc || !vacc || !terms || !vterms || !Lam || !lmu || !hws ||
-      !Uc || !Vc)
+  if (!U || !V || !vacc || !terms || !vterms || !Lam || !lmu || !hws || !Uc ||
+      !Vc)
     rc = clearn__err(CLEARN_ENOMEM,
                      "als: gibbs: cannot allocate %lld samples of rank %lld "
                      "(the model has rank samples x rank)",
@@ -777,7 +769,7 @@ int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
 
   for (it = 0; it < cfg->n_sweeps && !stop; it++) {
     double t0 = omp_get_wtime(), c0 = ex ? ex->seconds(ex->ctx) : 0;
-    double sse = 0, ase = 0, *h = history + it * cfg->n_hist;
+    double sse = 0, *h = history + it * cfg->n_hist;
     const int sampling = it >= cfg->burn_in;
     const double n_avg = sampling ? (double)(it - cfg->burn_in + 1) : 1.0;
     side_cfg sc;
@@ -791,10 +783,7 @@ int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
     sc.rexp = cfg->rexp;
     sc.weighted = cfg->weighted;
     sc.mu = cfg->mu;
-    sc.acc = NULL;
     sc.terms = NULL;
-    sc.inv_avg = 1.0 / n_avg;
-    sc.acc_reset = !sampling || it == cfg->burn_in;
 
     /* users */
     if (sampling &&
@@ -827,8 +816,7 @@ int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
       goto cleanup;
     }
     sc.base = stream_key(cfg->seed, TAG_ROW, it, SIDE_ITEMS);
-    sc.acc = acc;
-    sc.terms = terms + 2 * i0;
+    sc.terms = terms + i0;
     rc = side_step(&sc, cfg->nt, ni, sh->i_ptr, sh->i_idx, sh->i_val, U,
                    sh->item_ids + i0, V + i0 * ld, &bad);
     if (rc != CLEARN_OK)
@@ -865,16 +853,13 @@ int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
         vterms[2 * (v0 + r) + 1] = (double)cnt;
       }
     }
-    rc = gather(ex, terms, 2 * sizeof(double), sh->item_off, CLEARN_OK);
+    rc = gather(ex, terms, sizeof(double), sh->item_off, CLEARN_OK);
     if (rc == CLEARN_OK && sh->has_valid)
       rc = gather(ex, vterms, 2 * sizeof(double), sh->va_off, CLEARN_OK);
     if (rc != CLEARN_OK) goto cleanup;
-    for (r = 0; r < NI; r++) {
-      sse += terms[2 * r];
-      ase += terms[2 * r + 1];
-    }
+    for (r = 0; r < NI; r++) sse += terms[r];
     h[0] = sse / (double)sh->nnz;
-    h[1] = sqrt(ase / (double)sh->nnz);
+    h[1] = sqrt(h[0]);
     h[2] = NAN;
     if (sh->has_valid) {
       double vse = 0, used = 0;
@@ -925,7 +910,6 @@ int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
 cleanup:
   free(U);
   free(V);
-  free(acc);
   free(vacc);
   free(terms);
   free(vterms);

@@ -32,9 +32,11 @@ typedef struct clearn__gibbs_cfg {
  * are the n_users x (S k) and n_items x (S k) concatenations of the S
  * draws kept, each scaled by 1/sqrt(S), so that U V^T is the average of
  * the S draws' predictions less mu; *n_samples = S (at least 1), history
- * rows [0, *n_done) are filled (n_hist columns as als.c's history: the
- * current draw's mean squared training error, the averaged model's train
- * and validation RMSE, seconds, communication seconds).  Collective over
+ * rows [0, *n_done) are filled (n_hist columns as als.c's history:
+ * train_loss and train_rmse of the sweep's draw -- its mean squared
+ * training error, whose sum gives alpha its conditional, and the root of
+ * that -- then the averaged model's validation RMSE, seconds,
+ * communication seconds).  Collective over
  * the participants of ex; every participant gets the same factors. */
 int clearn__als_gibbs_run(const clearn__gibbs_cfg *cfg,
                           const clearn__rshard *sh, const clearn__exchange *ex,

@@ -59,7 +59,7 @@ DATA_DIR=${DATA_DIR:-/tmp/clearn-als-bench}
 REPS=${REPS:-3}
 NP_THREADS=${NP_THREADS:-1}
 ML_SETTINGS=${ML_SETTINGS:-"rank=32 reg=0.3 reg_exponent=0.75 max_iter=17;rank=32 reg=0.3 reg_exponent=0.75 max_iter=17 solver=cg cg_steps=3;rank=64 reg=0.32 reg_exponent=0.75 max_iter=13;rank=64 reg=0.32 reg_exponent=0.75 max_iter=13 solver=cg cg_steps=3"}
-GIBBS_SETTINGS=${GIBBS_SETTINGS:-"solver=gibbs rank=16 max_iter=18 burn_in=5 reg=10 weighted_reg=false"}
+GIBBS_SETTINGS=${GIBBS_SETTINGS:-"solver=gibbs rank=16 max_iter=20 burn_in=2 reg=10 weighted_reg=false"}
 ALS_SETTINGS=${ALS_SETTINGS:-"rank=32 reg=0.3 reg_exponent=0.75 max_iter=17 solver=cg cg_steps=3"}
 GEN_ITERS=${GEN_ITERS:-5}
 HOLD_ITERS=${HOLD_ITERS:-10}
@@ -119,18 +119,18 @@ tune)
 gibbs)
   if [ ! -r "$ML1M" ]; then echo "== gibbs: $ML1M absent, skipped"; continue; fi
   echo "== gibbs: grid on a validation split of the ml-1m training part"
-  echo "-- 18 sweeps, burn_in 5, plain L2 burn-in reg (valid_rmse: the running average)"
-  "$BIN" tune "$ML1M" solver=gibbs max_iter=18 burn_in=5 weighted_reg=false \
+  echo "-- 20 sweeps, burn_in 2, plain L2 burn-in reg (valid_rmse: the running average)"
+  "$BIN" tune "$ML1M" solver=gibbs max_iter=20 burn_in=2 weighted_reg=false \
     --ranks 8,12,16,20,24 --regs 5,10,20 --biases 0 --solvers gibbs |
     grep -v '^RESULT' | tail -n +2
-  echo "-- rank 16, reg 10: burn_in 2, 3, 8 (same 18 sweeps)"
-  for B in 2 3 8; do
-    "$BIN" tune "$ML1M" solver=gibbs max_iter=18 burn_in=$B \
+  echo "-- rank 16, reg 10: burn_in 1, 3, 5 (same 20 sweeps)"
+  for B in 1 3 5; do
+    "$BIN" tune "$ML1M" solver=gibbs max_iter=20 burn_in=$B \
       weighted_reg=false --ranks 16 --regs 10 --biases 0 --solvers gibbs |
       grep -v '^RESULT' | tail -n +3
   done
-  echo "-- rank 16, reg 10, burn_in 5: 40 sweeps (how far averaging goes)"
-  "$BIN" tune "$ML1M" solver=gibbs max_iter=40 burn_in=5 weighted_reg=false \
+  echo "-- rank 16, reg 10, burn_in 2: 40 sweeps (how far averaging goes)"
+  "$BIN" tune "$ML1M" solver=gibbs max_iter=40 burn_in=2 weighted_reg=false \
     --ranks 16 --regs 10 --biases 0 --solvers gibbs | grep -v '^RESULT' |
     tail -n +3
   for round in 1 2; do
