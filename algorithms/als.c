@@ -222,12 +222,6 @@ static int als_check(const void *params) {
                          "no biases, unconstrained factors, a fixed number "
                          "of sweeps)",
                          bad);
-    if (p->burn_in >= p->max_iter)
-      return clearn__err(CLEARN_EPARAM,
-                         "als: parameter 'burn_in' = %lld must be below "
-                         "max_iter = %lld with solver = gibbs (the sweeps "
-                         "after the burn-in are the samples)",
-                         (long long)p->burn_in, (long long)p->max_iter);
   }
   return CLEARN_OK;
 }
@@ -2146,6 +2140,14 @@ static int als_fit(const void *params, const clearn__rshard *sh,
   clearn_dtype dt = p->dtype == DT_F64 ? CLEARN_FLOAT64 : CLEARN_FLOAT32;
 
   *out = NULL;
+  /* At fit time, not in als_check: setting max_iter and burn_in one after
+   * the other must not fail on the order they come in. */
+  if (p->solver == SOLVER_GIBBS && p->burn_in >= p->max_iter)
+    return clearn__err(CLEARN_EPARAM,
+                       "als: parameter 'burn_in' = %lld must be below "
+                       "max_iter = %lld with solver = gibbs (the sweeps "
+                       "after the burn-in are the samples)",
+                       (long long)p->burn_in, (long long)p->max_iter);
   /* gibbs: a mean-centered model is mu + zero biases + factors */
   rc = model_alloc(k, dt, p->biases || p->solver == SOLVER_GIBBS, sh->n_users,
                    sh->n_items, sh->nnz, &m);

@@ -175,7 +175,9 @@ class ALS(ClearnEstimator):
 
     Fitted attributes: user_factors_ (n_users, rank), item_factors_,
     user_ids_ and item_ids_ (the original id of each factor row),
-    user_bias_, item_bias_, global_mean_ (with biases=True), history_ (a
+    user_bias_, item_bias_, global_mean_ (with biases=True or
+    solver="gibbs", whose model is the global mean plus the average of its
+    draws' dot products, with zero biases), history_ (a
     dict of per-iteration arrays: train_loss, train_rmse, valid_rmse,
     seconds, comm_seconds), n_iter_.
     """
@@ -304,7 +306,7 @@ class ALS(ClearnEstimator):
             self._users, self._items = _IdMap(uid), _IdMap(iid)
         self.user_ids_ = self._users.decode(uid)
         self.item_ids_ = self._items.decode(iid)
-        if self.biases:
+        if self.biases or self.solver == "gibbs":  # gibbs: zero biases
             self.user_bias_ = self._attr("user_bias").reshape(-1)
             self.item_bias_ = self._attr("item_bias").reshape(-1)
             self.global_mean_ = float(self._attr("global_mean").reshape(-1)[0])

@@ -47,7 +47,8 @@ def _c_fit(users, items, ratings, **params):
     dict(rank=6, reg=0.05, max_iter=5),
     dict(rank=4, reg=0.1, max_iter=3, biases="true", dtype="float64"),
     dict(rank=5, max_iter=4, implicit="true", alpha=5.0, solver="cg"),
-    dict(rank=5, reg=0.3, reg_exponent=0.5, max_iter=4, biases="true")])
+    dict(rank=5, reg=0.3, reg_exponent=0.5, max_iter=4, biases="true"),
+    dict(rank=4, reg=1.0, max_iter=5, burn_in=2, solver="gibbs")])
 def test_parity_with_the_c_estimator(data, params):
     u, i, r = data
     ref = _c_fit(u, i, r, **params)
@@ -65,6 +66,23 @@ def test_parity_with_the_c_estimator(data, params):
     assert est.n_iter_ == params["max_iter"]
     assert est.user_factors_.dtype == np.dtype(params.get("dtype",
                                                           "float32"))
+
+
+def test_gibbs_model_is_the_average_of_its_draws(data):
+    """solver="gibbs": (max_iter - burn_in) draws side by side, predicting
+    the global mean plus their average dot product."""
+    u, i, r = data
+    est = clearn.ALS(rank=3, reg=1.0, weighted_reg=False, max_iter=6,
+                     burn_in=2, solver="gibbs", dtype="float64").fit(u, i, r)
+    assert est.user_factors_.shape == (len(est.user_ids_), 4 * 3)
+    assert est.item_factors_.shape == (len(est.item_ids_), 4 * 3)
+    pred = est.predict(u[:50], i[:50])
+    ur = np.searchsorted(est.user_ids_, u[:50])
+    ir = np.searchsorted(est.item_ids_, i[:50])
+    ref = est.global_mean_ + np.einsum("ij,ij->i", est.user_factors_[ur],
+                                       est.item_factors_[ir])
+    np.testing.assert_allclose(pred, ref, rtol=1e-12)
+    np.testing.assert_allclose(est.global_mean_, np.mean(r), rtol=1e-6)
 
 
 def test_predict_recommend_similar_against_numpy(data):
