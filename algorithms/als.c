@@ -44,6 +44,15 @@
  * (Spark uses an NNLS solver on the same normal equations); biases stay
  * unconstrained.
  *
+ * solver="gibbs" (algorithms/als_gibbs.c) samples instead of solving:
+ * Bayesian matrix factorization (BPMF) whose sweeps draw every row from
+ * its Gaussian conditional -- the same Gram matrix and Cholesky factor as
+ * the exact solve, plus a triangular solve -- and whose model is the
+ * average of the draws, stored as their concatenation (rank = samples x
+ * rank) with the training mean as a global mean and zero biases.  It
+ * writes no checkpoints and cannot resume; fold_in then solves a ridge row
+ * against that concatenation (reg, weighted_reg as set), not a draw.
+ *
  * Fast path.  Float32 fits (explicit or implicit, Cholesky or CG) on a
  * CPU with AVX-512 skip the gather and the small BLAS/LAPACK calls, whose
  * fixed costs dominate at ranks of tens: a register-blocked kernel reads
@@ -174,7 +183,8 @@ static const clearn__param_spec als_param_specs[] = {
      "Bayesian factorization (BPMF) by Gibbs sampling, max_iter sweeps of "
      "which the first burn_in are ALS, predictions averaged over the rest "
      "(the model's rank is then their number times rank; history: train_loss "
-     "and train_rmse of each sweep's draw, valid_rmse of the average)"},
+     "and train_rmse of each sweep's draw, valid_rmse of the average; no "
+     "checkpoints or resume)"},
     {"cg_steps", CLEARN_PARAM_INT, offsetof(als_params, cg_steps), "3", 1, INF,
      0, 1, NULL, "conjugate gradient steps per row (solver=cg)"},
     {"burn_in", CLEARN_PARAM_INT, offsetof(als_params, burn_in), "5", 0, INF, 0,

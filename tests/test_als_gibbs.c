@@ -445,6 +445,7 @@ static void test_moments(void) {
 /* ---- fits ---------------------------------------------------------------- */
 
 static clearn_ratings *g_tr, *g_te;
+static triples g_trip; /* g_tr's triples */
 
 static void test_invariance_and_model(void) {
   const char *base = "rank=4 max_iter=7 burn_in=2 solver=gibbs reg=1 "
@@ -618,6 +619,35 @@ done:
   clearn_estimator_free(b);
 }
 
+/* fold_in on a sampled model: a ridge row against the concatenated draws;
+ * a known user's ratings under a new id are then predicted far better
+ * than by the global mean. */
+static void test_fold_in(void) {
+  clearn_estimator *a = fit_als("rank=4 max_iter=8 burn_in=2 solver=gibbs "
+                                "reg=1 weighted_reg=false",
+                                g_tr, NULL);
+  int64_t it[400], users[400], q, n = 0, src = g_trip.u[0], nid = 987654321;
+  float v[400];
+  double pred[400], se = 0, se0 = 0, mean = 0;
+  for (q = 0; q < g_trip.n; q++) mean += g_trip.v[q] / (double)g_trip.n;
+  for (q = 0; q < g_trip.n && n < 400; q++)
+    if (g_trip.u[q] == src) {
+      it[n] = g_trip.i[q];
+      v[n] = g_trip.v[q];
+      users[n++] = nid;
+    }
+  CHECK_OK(clearn_estimator_fold_in(a, nid, it, v, n, NULL));
+  CHECK_OK(clearn_estimator_predict_pairs(a, users, it, n, pred));
+  for (q = 0; q < n; q++) {
+    se += (pred[q] - v[q]) * (pred[q] - v[q]);
+    se0 += (mean - v[q]) * (mean - v[q]);
+  }
+  CHECK(n >= 5 && se < 0.5 * se0,
+        "fold_in of %lld ratings: squared error %g, the mean's %g",
+        (long long)n, se, se0);
+  clearn_estimator_free(a);
+}
+
 /* settings refused when set or at fit, with the message's key part */
 static void test_errors(void) {
   const struct {
@@ -660,6 +690,7 @@ int main(int argc, char **argv) {
   triples tr, te;
   gen_lowrank(150, 90, 3, 0.25, 0.3, 0.15, 77, &tr, &te);
   g_tr = make_ratings(&tr);
+  g_trip = tr;
   g_te = make_ratings(&te);
   test_pieces_numpy(script, python, &skipped);
   test_paths_agree();
@@ -667,6 +698,7 @@ int main(int argc, char **argv) {
   test_invariance_and_model();
   test_against_als();
   test_save_load();
+  test_fold_in();
   test_errors();
   clearn_ratings_free(g_tr);
   clearn_ratings_free(g_te);
