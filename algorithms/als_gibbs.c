@@ -355,9 +355,8 @@ draw16_avx512(const double *G, const double *b, double alpha, const double *Lam,
 }
 
 static int have_avx512(void) {
-  static int known = -1; /* a benign race: every thread stores the same */
-  if (known < 0) known = __builtin_cpu_supports("avx512f") ? 1 : 0;
-  return known;
+  /* a load from libgcc's CPU model, set once before main */
+  return __builtin_cpu_supports("avx512f") ? 1 : 0;
 }
 #else
 #define GIBBS_AVX512 0
