@@ -762,9 +762,10 @@ static inline double target(const als_cfg *c, float v, const double *obias,
  * 65 x 65 Cholesky took longer than LAPACK's flop count suggests.  Here
  * the rated rows are read in place (no gather), in chunks that stay in L1
  * while a register-blocked kernel sweeps them once per tile of the Gram's
- * upper triangle; the solve is a right-looking rank-4 Cholesky in float64
- * on rows padded to whole vectors.  A row's result still depends only on
- * its own inputs, in a fixed order, so thread counts do not change it. */
+ * upper triangle (the same sweeps also sum the right-hand side); the exact
+ * solve factors 8 rows' systems at once in float64, one per vector lane.
+ * A row's result still depends only on its own inputs, in a fixed order,
+ * so thread counts do not change it. */
 #if ALS_AVX512
 
 #define TILE_RB 6         /* Gram rows per tile */
@@ -981,7 +982,7 @@ AVX512_FN static void rhs_chunk(const als_cfg *c, const float *F,
   *tsum += ts;
 }
 
-/* The row's system for chol_fast from the float32 Gram (k x ldg, upper
+/* The row's system for the CG steps from the float32 Gram (k x ldg, upper
  * 16 x 16 blocks), right-hand side bf and column sums sf: A (kp x ldp,
  * float64) = [G s; s^T n] + lam I with b in column kp; for implicit
  * feedback YtY (k x k, float64, NULL otherwise) is added to G. */
