@@ -34,22 +34,9 @@
 #include <clearn/clearn.h>
 
 #include "../algorithms/als_gibbs.h"
-#include "testutil.h"
+#include "als_testutil.h"
 
-/* ---- data and estimator helpers ------------------------------------------ */
-
-typedef struct {
-  int64_t n;
-  int64_t *u, *i;
-  float *v;
-} triples;
-
-static void triples_free(triples *t) {
-  free(t->u);
-  free(t->i);
-  free(t->v);
-  memset(t, 0, sizeof *t);
-}
+/* ---- data ---------------------------------------------------------------- */
 
 /* r = 3.5 + u.v + noise on a `density` share of the grid (every user and
  * item at least twice); test_share of them to *test. */
@@ -89,80 +76,6 @@ static void gen_lowrank(int64_t nu, int64_t ni, int rank, double density,
     }
   free(U);
   free(V);
-}
-
-static clearn_ratings *make_ratings(const triples *t) {
-  clearn_ratings *r = NULL;
-  if (clearn_ratings_from_triples(t->u, t->i, t->v, t->n, &r) != CLEARN_OK) {
-    fprintf(stderr, "ratings: %s\n", clearn_last_error());
-    exit(2);
-  }
-  return r;
-}
-
-/* An "als" estimator with settings "name=value ..."; set failures return
- * NULL with the message left in clearn_last_error(). */
-static clearn_estimator *make_als(const char *settings) {
-  clearn_estimator *est = NULL;
-  char buf[512], *tok, *save = NULL;
-  if (clearn_estimator_create("als", &est) != CLEARN_OK) exit(2);
-  snprintf(buf, sizeof buf, "%s", settings);
-  for (tok = strtok_r(buf, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
-    char *eq = strchr(tok, '=');
-    if (eq == NULL) exit(2);
-    *eq = '\0';
-    if (clearn_estimator_set_param_string(est, tok, eq + 1) != CLEARN_OK) {
-      clearn_estimator_free(est);
-      return NULL;
-    }
-  }
-  return est;
-}
-
-static clearn_estimator *fit_als(const char *settings, const clearn_ratings *tr,
-                                 const clearn_ratings *va) {
-  clearn_estimator *est = make_als(settings);
-  int rc;
-  if (est == NULL) {
-    fprintf(stderr, "settings '%s': %s\n", settings, clearn_last_error());
-    exit(2);
-  }
-  rc = clearn_estimator_fit_ratings(est, tr, va);
-  CHECK(rc == CLEARN_OK, "fit '%s': %s", settings, clearn_last_error());
-  return est;
-}
-
-static clearn_matrix *attr(const clearn_estimator *est, const char *name) {
-  clearn_matrix *m = NULL;
-  if (clearn_estimator_get_attr(est, name, &m) != CLEARN_OK) {
-    fprintf(stderr, "get_attr %s: %s\n", name, clearn_last_error());
-    exit(2);
-  }
-  return m;
-}
-
-static double mget(const clearn_matrix *m, int64_t i, int64_t j) {
-  const void *d = clearn_matrix_data(m);
-  int64_t at = i * clearn_matrix_cols(m) + j;
-  if (clearn_matrix_dtype(m) == CLEARN_FLOAT32) return ((const float *)d)[at];
-  if (clearn_matrix_dtype(m) == CLEARN_INT64)
-    return (double)((const int64_t *)d)[at];
-  return ((const double *)d)[at];
-}
-
-static int same_bytes(const clearn_matrix *a, const clearn_matrix *b) {
-  size_t n = (size_t)(clearn_matrix_rows(a) * clearn_matrix_cols(a)) *
-             clearn_dtype_size(clearn_matrix_dtype(a));
-  return clearn_matrix_rows(a) == clearn_matrix_rows(b) &&
-         clearn_matrix_cols(a) == clearn_matrix_cols(b) &&
-         clearn_matrix_dtype(a) == clearn_matrix_dtype(b) &&
-         memcmp(clearn_matrix_data(a), clearn_matrix_data(b), n) == 0;
-}
-
-static double rmse_of(const clearn_estimator *est, const clearn_ratings *r) {
-  double v = NAN;
-  CHECK_OK(clearn_estimator_score_ratings(est, r, "rmse", &v, NULL));
-  return v;
 }
 
 /* ---- the pieces against NumPy -------------------------------------------- */
