@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 
 #include <clearn/clearn.h>
 
@@ -137,6 +138,27 @@ static inline double rmse_of(const clearn_estimator *est,
   double v = NAN;
   CHECK_OK(clearn_estimator_score_ratings(est, r, "rmse", &v, NULL));
   return v;
+}
+
+/* Runs `python script dir`, the NumPy reference of a test.  Returns 1 when
+ * it succeeded; 0 when it exited 77 (NumPy missing: *skipped = 1, said on
+ * stderr) or failed (a CHECK failure). */
+static inline int run_reference(const char *python, const char *script,
+                                const char *dir, int *skipped) {
+  char cmd[2048];
+  int status;
+  snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", python, script, dir);
+  fflush(stdout);
+  status = system(cmd);
+  if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 77) {
+    fprintf(stderr, "SKIPPED (numpy comparison): %s cannot import numpy\n",
+            python);
+    *skipped = 1;
+    return 0;
+  }
+  CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+        "%s failed (status %d)", cmd, status);
+  return status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 }
 
 #endif

@@ -26,7 +26,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <clearn/clearn.h>
@@ -298,8 +297,8 @@ static void test_numpy(const char *script, const char *python, int *skipped) {
       {"exp_bias_2", 5, 0.2, 1, 1, 0, 0, 2, 7, &ex, 0.75},
       {"exp_implicit_2", 6, 0.3, 1, 0, 1, 0.5, 2, 5, &im, 0.25},
   };
-  int np = (int)(sizeof probs / sizeof probs[0]), q, status;
-  char cmd[2048], path[700];
+  int np = (int)(sizeof probs / sizeof probs[0]), q;
+  char path[700];
   const char *base;
   FILE *mf;
 
@@ -337,19 +336,7 @@ static void test_numpy(const char *script, const char *python, int *skipped) {
       CHECK(0, "cannot write the data of %s", p->name);
   }
   fclose(mf);
-  snprintf(cmd, sizeof cmd, "'%s' '%s' '%s'", python, script, tmpdir);
-  fflush(stdout);
-  status = system(cmd);
-  if (status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 77) {
-    fprintf(stderr, "SKIPPED (numpy comparison): %s cannot import numpy\n",
-            python);
-    *skipped = 1;
-    goto done;
-  }
-  CHECK(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
-        "%s failed (status %d)", cmd, status);
-  if (!(status != -1 && WIFEXITED(status) && WEXITSTATUS(status) == 0))
-    goto done;
+  if (!run_reference(python, script, tmpdir, skipped)) goto done;
 
   printf("NumPy reference (tests/als_ref.py), dtype float64:\n");
   for (q = 0; q < np; q++) {
