@@ -505,7 +505,6 @@ typedef struct {
   float *bf, *sf;   /* lanes x ldg: right-hand sides, column sums */
   float *tf;        /* chunk: the targets of a chunk's ratings */
   float *vf;        /* ldg: CG direction in float32 */
-  int64_t lanes;    /* systems solved together (exact solve: LANES) */
   int64_t pr, ld8;  /* lane-interleaved systems: rows, columns */
   double *A8;       /* pr x ld8 x LANES: the systems, lane-interleaved */
   double *x8, *inv8; /* pr x LANES: solutions, inverse diagonals */
@@ -539,7 +538,6 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   memset(w, 0, sizeof *w);
   w->ldg = (int64_t)ldg;
   w->ldp = (int64_t)ldp;
-  w->lanes = (int64_t)lanes;
   w->pr = (c->kp + 3) & ~(int64_t)3;
   w->ld8 = w->pr + 4;
 #define SLOT(ptr, bytes) (slots[ns] = (void **)&(ptr), sizes[ns++] = (bytes))
