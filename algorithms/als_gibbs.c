@@ -201,45 +201,89 @@ static void row_sums_c(int64_t k, int64_t ld, int64_t n, const int32_t *idx,
 #define GIBBS_AVX512 1
 #include <immintrin.h>
 /* The same sums with AVX-512 for ld a multiple of 8 and O 64-byte
- * aligned: for each 8 x 8 tile of G's upper triangle, eight accumulators
- * (one per tile row) stay in registers while every rating adds y[a] times
- * the tile's 8 entries of y: 8 FMAs per rating and tile, one load. */
+ * aligned, as ALS's float32 Gram kernel does them: the rated rows go in
+ * chunks small enough to stay in L1, and each chunk is swept once per
+ * register tile of G's upper triangle -- RB rows by NC 8-double column
+ * blocks, RB * NC accumulators, so a rating costs NC loads and RB
+ * broadcasts for RB * NC FMAs.  With B the tile also sums b (one more
+ * accumulator row).  `first`: store, else add to what G and b hold.
+ * pf: rows to prefetch into L1 while sweeping (the chunk after this one),
+ * one per rating. */
 __attribute__((always_inline, target("avx512f"))) static inline void
 sums_tile(int64_t ld, int64_t n, const int32_t *idx, const float *val,
-          const double *O, double mu, int64_t a0, int64_t j0, int with_b,
-          double *G, double *b) {
-  __m512d c0 = _mm512_setzero_pd(), c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0,
-          c6 = c0, c7 = c0, cb = c0;
+          const double *O, double mu, int64_t a0, int64_t j0, double *G,
+          double *b, int first, const int32_t *pf, int64_t n_pf, const int RB,
+          const int NC, const int B) {
+  __m512d acc[5][4], v[4];
+  int a, c;
   int64_t q;
+#pragma GCC unroll 5
+  for (a = 0; a < RB + B; a++)
+#pragma GCC unroll 4
+    for (c = 0; c < NC; c++) {
+      const double *src =
+          a < RB ? G + (a0 + a) * ld + j0 + 8 * c : b + j0 + 8 * c;
+      acc[a][c] = first ? _mm512_setzero_pd() : _mm512_load_pd(src);
+    }
   for (q = 0; q < n; q++) {
     const double *y = O + (int64_t)idx[q] * ld;
-    __m512d yj = _mm512_load_pd(y + j0);
-    if (with_b && q + 6 < n) {
-      /* the first pass brings the rows in; later tiles find them in L1 */
-      const char *pf = (const char *)(O + (int64_t)idx[q + 6] * ld);
+    if (q < n_pf) {
+      const char *p = (const char *)(O + (int64_t)pf[q] * ld);
       int64_t l;
-      for (l = 0; l < ld; l += 8) _mm_prefetch(pf + 8 * l, _MM_HINT_T0);
+      for (l = 0; l < ld; l += 8) _mm_prefetch(p + 8 * l, _MM_HINT_T0);
     }
-    c0 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0]), yj, c0);
-    c1 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 1]), yj, c1);
-    c2 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 2]), yj, c2);
-    c3 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 3]), yj, c3);
-    c4 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 4]), yj, c4);
-    c5 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 5]), yj, c5);
-    c6 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 6]), yj, c6);
-    c7 = _mm512_fmadd_pd(_mm512_set1_pd(y[a0 + 7]), yj, c7);
-    if (with_b)
-      cb = _mm512_fmadd_pd(_mm512_set1_pd((double)val[q] - mu), yj, cb);
+#pragma GCC unroll 4
+    for (c = 0; c < NC; c++) v[c] = _mm512_load_pd(y + j0 + 8 * c);
+#pragma GCC unroll 5
+    for (a = 0; a < RB + B; a++) {
+      __m512d s = _mm512_set1_pd(a < RB ? y[a0 + a] : (double)val[q] - mu);
+#pragma GCC unroll 4
+      for (c = 0; c < NC; c++) acc[a][c] = _mm512_fmadd_pd(s, v[c], acc[a][c]);
+    }
   }
-  _mm512_store_pd(G + (a0 + 0) * ld + j0, c0);
-  _mm512_store_pd(G + (a0 + 1) * ld + j0, c1);
-  _mm512_store_pd(G + (a0 + 2) * ld + j0, c2);
-  _mm512_store_pd(G + (a0 + 3) * ld + j0, c3);
-  _mm512_store_pd(G + (a0 + 4) * ld + j0, c4);
-  _mm512_store_pd(G + (a0 + 5) * ld + j0, c5);
-  _mm512_store_pd(G + (a0 + 6) * ld + j0, c6);
-  _mm512_store_pd(G + (a0 + 7) * ld + j0, c7);
-  if (with_b) _mm512_store_pd(b + j0, cb);
+#pragma GCC unroll 5
+  for (a = 0; a < RB + B; a++)
+#pragma GCC unroll 4
+    for (c = 0; c < NC; c++)
+      _mm512_store_pd(a < RB ? G + (a0 + a) * ld + j0 + 8 * c : b + j0 + 8 * c,
+                      acc[a][c]);
+}
+
+#define SUMS_RB 4        /* G rows per tile: two tiles per 8-row band */
+#define SUMS_CHUNK 16384 /* bytes of rated rows per chunk */
+
+/* Every tile of one chunk: the 8-row bands of G's upper triangle, each
+ * split into two tiles of SUMS_RB rows, swept over column blocks four at
+ * a time; band 0's second tile carries b.  The first sweep prefetches
+ * the next chunk. */
+__attribute__((target("avx512f"))) static void
+sums_chunk(int64_t ld, int64_t n, const int32_t *idx, const float *val,
+           const double *O, double mu, double *G, double *b, int first,
+           const int32_t *pf, int64_t n_pf) {
+  int64_t nb = ld / 8, band, cb;
+  int half;
+  for (band = 0; band < nb; band++)
+    for (half = 0; half < 2; half++) {
+      int64_t a0 = 8 * band + SUMS_RB * half;
+      int with_b = band == 0 && half == 1;
+      for (cb = band; cb < nb; cb += 4) {
+        int ncb = nb - cb < 4 ? (int)(nb - cb) : 4;
+        int64_t np = band == 0 && half == 0 && cb == 0 ? n_pf : 0;
+        switch (with_b * 8 + ncb) {
+#define SUMS_T(BB, C)                                                          \
+  case BB * 8 + C:                                                             \
+    sums_tile(ld, n, idx, val, O, mu, a0, 8 * cb, G, b, first, pf, np,         \
+              SUMS_RB, C, BB);                                                 \
+    break;
+          SUMS_T(0, 1)
+          SUMS_T(0, 2)
+          SUMS_T(0, 3) SUMS_T(0, 4) SUMS_T(1, 1) SUMS_T(1, 2) SUMS_T(1, 3)
+              SUMS_T(1, 4)
+#undef SUMS_T
+                  default : break;
+        }
+      }
+    }
 }
 
 /* ld = 16 (ranks 9 to 16) in one pass: the three tiles of the upper
@@ -285,16 +329,20 @@ row_sums_16(int64_t n, const int32_t *idx, const float *val, const double *O,
 __attribute__((target("avx512f"))) static void
 row_sums_avx512(int64_t ld, int64_t n, const int32_t *idx, const float *val,
                 const double *O, double mu, double *G, double *b) {
-  int64_t a0, j0;
+  int64_t chunk = SUMS_CHUNK / (8 * ld) > 8 ? SUMS_CHUNK / (8 * ld) : 8, r0;
   if (ld == 16) {
     row_sums_16(n, idx, val, O, mu, G, b);
     return;
   }
-  for (j0 = 0; j0 < ld; j0 += 8)
-    sums_tile(ld, n, idx, val, O, mu, 0, j0, 1, G, b);
-  for (a0 = 8; a0 < ld; a0 += 8)
-    for (j0 = a0; j0 < ld; j0 += 8)
-      sums_tile(ld, n, idx, val, O, mu, a0, j0, 0, G, b);
+  if (n == 0) {
+    memset(G, 0, (size_t)(ld * ld) * sizeof(double));
+    memset(b, 0, (size_t)ld * sizeof(double));
+  }
+  for (r0 = 0; r0 < n; r0 += chunk) {
+    int64_t m = n - r0 < chunk ? n - r0 : chunk, nx = n - r0 - m;
+    sums_chunk(ld, m, idx + r0, val + r0, O, mu, G, b, r0 == 0, idx + r0 + m,
+               nx < m ? nx : m);
+  }
 }
 
 /* Rank 16 from the sums: P = alpha G + Lam and its Cholesky factor R
@@ -352,6 +400,101 @@ draw16_avx512(const double *G, const double *b, double alpha, const double *Lam,
   }
   memcpy(x, w, 16 * sizeof(double));
   return CLEARN_OK;
+}
+
+/* Ranks 17 to 64 (ld a multiple of 8, NV = ld / 8 blocks of 8 columns)
+ * from the sums, as draw16_avx512 but factoring P = alpha G + Lam = R^T R
+ * row by row (up-looking): R's row i is (P[i][i..] - sum_{q < i} R[q][i]
+ * R[q][i..]) / R[i][i], summed in registers, even and odd q in two
+ * partial sums.  Only the blocks holding columns >= i are formed; their
+ * columns < i hold finite garbage that nothing reads.  R: k rows of stride
+ * ld, 64-byte aligned. */
+__attribute__((always_inline, target("avx512f"))) static inline int
+drawN_body(int64_t k, int64_t ld, const double *G, const double *b,
+           double alpha, const double *Lam, const double *lam_mu,
+           const double *z, double *R, double *w, double *x, const int NV) {
+  const __m512d al = _mm512_set1_pd(alpha);
+  int64_t i, q, j;
+  int v, nvk = (int)((k + 7) / 8);
+  for (i = 0; i < k; i++) {
+    int v0 = (int)(i / 8);
+    __m512d s0[8], s1[8], inv;
+    double d;
+#pragma GCC unroll 8
+    for (v = 0; v < NV; v++) {
+      int64_t left = k - 8 * v;
+      __mmask8 mk = left >= 8 ? 0xFF : (__mmask8)((1u << left) - 1);
+      s0[v] = s1[v] = _mm512_setzero_pd();
+      if (v < v0 || v >= nvk) continue;
+      s0[v] = _mm512_fmadd_pd(al, _mm512_load_pd(G + i * ld + 8 * v),
+                              _mm512_maskz_loadu_pd(mk, Lam + i * k + 8 * v));
+    }
+    for (q = 0; q + 1 < i; q += 2) {
+      __m512d r0 = _mm512_set1_pd(R[q * ld + i]);
+      __m512d r1 = _mm512_set1_pd(R[(q + 1) * ld + i]);
+#pragma GCC unroll 8
+      for (v = 0; v < NV; v++) {
+        if (v < v0 || v >= nvk) continue;
+        s0[v] = _mm512_fnmadd_pd(r0, _mm512_load_pd(R + q * ld + 8 * v), s0[v]);
+        s1[v] = _mm512_fnmadd_pd(r1, _mm512_load_pd(R + (q + 1) * ld + 8 * v),
+                                 s1[v]);
+      }
+    }
+    if (q < i) {
+      __m512d r0 = _mm512_set1_pd(R[q * ld + i]);
+#pragma GCC unroll 8
+      for (v = 0; v < NV; v++) {
+        if (v < v0 || v >= nvk) continue;
+        s0[v] = _mm512_fnmadd_pd(r0, _mm512_load_pd(R + q * ld + 8 * v), s0[v]);
+      }
+    }
+#pragma GCC unroll 8
+    for (v = 0; v < NV; v++) {
+      if (v < v0 || v >= nvk) continue;
+      s0[v] = _mm512_add_pd(s0[v], s1[v]);
+      _mm512_store_pd(R + i * ld + 8 * v, s0[v]);
+    }
+    d = R[i * ld + i];
+    if (!(d > 0)) return CLEARN_ENUMERIC;
+    d = sqrt(d);
+    inv = _mm512_set1_pd(1.0 / d);
+#pragma GCC unroll 8
+    for (v = 0; v < NV; v++) {
+      if (v < v0 || v >= nvk) continue;
+      _mm512_store_pd(R + i * ld + 8 * v, _mm512_mul_pd(s0[v], inv));
+    }
+    R[i * ld + i] = d;
+  }
+  /* w = R^-T (alpha b + lam_mu), + z, then x = R^-1 w */
+  for (i = 0; i < k; i++) w[i] = alpha * b[i] + lam_mu[i];
+  for (i = 0; i < k; i++) {
+    w[i] /= R[i * ld + i];
+    for (j = i + 1; j < k; j++) w[j] -= R[i * ld + j] * w[i];
+  }
+  if (z)
+    for (i = 0; i < k; i++) w[i] += z[i];
+  for (i = k - 1; i >= 0; i--) {
+    double t = w[i];
+    for (j = i + 1; j < k; j++) t -= R[i * ld + j] * w[j];
+    w[i] = t / R[i * ld + i];
+  }
+  memcpy(x, w, (size_t)k * sizeof(double));
+  return CLEARN_OK;
+}
+
+__attribute__((target("avx512f"))) static int
+drawN_avx512(int64_t k, int64_t ld, const double *G, const double *b,
+             double alpha, const double *Lam, const double *lam_mu,
+             const double *z, double *R, double *w, double *x) {
+  switch (ld / 8) {
+#define DRAW_NV(N)                                                             \
+  case N:                                                                      \
+    return drawN_body(k, ld, G, b, alpha, Lam, lam_mu, z, R, w, x, N);
+    DRAW_NV(3)
+    DRAW_NV(4) DRAW_NV(5) DRAW_NV(6) DRAW_NV(7) DRAW_NV(8)
+#undef DRAW_NV
+        default : return CLEARN_EINVAL;
+  }
 }
 
 static int have_avx512(void) {
@@ -429,6 +572,8 @@ int clearn__gibbs_draw_row(int64_t k, int64_t ld, int64_t n, const int32_t *idx,
     row_sums_avx512(ld, n, idx, val, O, mu, G, b);
     if (k == 16 && ld == 16)
       return draw16_avx512(G, b, alpha, Lam, lam_mu, z, A, w, x);
+    if (k > 16 && ld <= 64)
+      return drawN_avx512(k, ld, G, b, alpha, Lam, lam_mu, z, A, A + k * ld, x);
     return draw_from_sums(k, ld, G, b, alpha, Lam, lam_mu, z, A, w, x);
   }
 #endif
@@ -594,7 +739,7 @@ static int side_step(const side_cfg *c, int nt, int64_t n, const int64_t *ptr,
   {
     size_t kk = (size_t)k;
     size_t ld = (size_t)c->ld,
-           wsn = (ld * ld + ld + kk * kk + 2 * kk + 7) & ~(size_t)7;
+           wsn = (ld * ld + ld + kk * ld + 2 * kk + 7) & ~(size_t)7;
     /* 64-byte aligned, as the AVX-512 sums need */
     double *ws = alloc_lines(wsn + kk * kk + 2 * kk, sizeof(double));
     double *Lr = ws ? ws + wsn : NULL, *z = Lr ? Lr + kk * kk : NULL;

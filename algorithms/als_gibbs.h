@@ -60,7 +60,7 @@ double clearn__gibbs_normal(uint64_t seed, int64_t sweep, uint64_t side,
  *   read; R upper),
  *   x = P^-1 (alpha sum_q t_q y_q + lam_mu) + R^-1 z.
  * z NULL gives the conditional mean (an ALS row solve when Lam = lam I,
- * lam_mu = 0, alpha = 1).  ws: ld^2 + ld + k^2 + 2 k doubles; the AVX-512
+ * lam_mu = 0, alpha = 1).  ws: ld^2 + ld + k ld + 2 k doubles; the AVX-512
  * sums run when ld is a multiple of 8 and O, ws are 64-byte aligned (and
  * are then only equal to the portable ones up to rounding).  Returns
  * CLEARN_ENUMERIC if P is not positive definite. */

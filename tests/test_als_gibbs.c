@@ -163,7 +163,7 @@ static void test_pieces_numpy(const char *script, const char *python,
    * AVX-512 sums where the CPU has them). */
   if (posix_memalign((void **)&Opad, 64, RNR * RLD * sizeof(double)) != 0 ||
       posix_memalign((void **)&ws, 64,
-                     (RLD * RLD + RLD + RK * RK + 2 * RK) * sizeof(double)) !=
+                     (RLD * RLD + RLD + RK * RLD + 2 * RK) * sizeof(double)) !=
           0)
     exit(2);
   for (i = 0; i < RNR; i++)
@@ -245,28 +245,35 @@ done:
   free(ws);
 }
 
-/* The specialized paths (AVX-512 one-pass sums at stride 16, constant-k
- * solves at rank 16) against the portable ones, which the NumPy check
- * above covers: ranks 13 (stride 16 vs 13) and 16 (stride 16 vs 17). */
+/* The specialized paths against the portable ones, which the NumPy check
+ * above covers: the AVX-512 one-pass sums and constant-k solves at rank 16
+ * (stride 16 against 17), the chunked AVX-512 sums at strides 8 to 64
+ * (ranks 5, 13, 24, 32, 40 and 64 against stride k + 1), with more
+ * ratings than one chunk holds. */
 static void test_paths_agree(void) {
-  const int64_t ks[2] = {13, 16}, lds[2] = {13, 17}, n = 40, nr = 30;
+  const int64_t ks[7] = {5, 13, 16, 24, 32, 40, 64};
+  const int64_t lds[7] = {8, 16, 16, 24, 32, 40, 64};
+  const int64_t n = 300, nr = 200;
   int t;
-  for (t = 0; t < 2; t++) {
-    int64_t k = ks[t], ldp = lds[t], i, j;
+  for (t = 0; t < 7; t++) {
+    int64_t k = ks[t], ld = lds[t], ldp = k + 1, i, j;
     tu_rng rng = {99 + (unsigned long long)t};
     double *Oa = NULL, *Ob = malloc((size_t)(nr * ldp) * sizeof(double));
-    double *ws = NULL, Lam[16 * 16], lmu[16], z[16], xa[16], xb[16];
-    int32_t idx[40];
-    float val[40];
-    if (posix_memalign((void **)&Oa, 64, (size_t)(nr * 16) * sizeof(double)) ||
-        posix_memalign((void **)&ws, 64, 2 * 17 * 17 * sizeof(double) + 4096) ||
-        Ob == NULL)
+    double *ws = NULL, *Lam = malloc((size_t)(k * k) * sizeof(double));
+    double lmu[64], z[64], xa[64], xb[64];
+    int32_t idx[300];
+    float val[300];
+    if (posix_memalign((void **)&Oa, 64, (size_t)(nr * ld) * sizeof(double)) ||
+        posix_memalign((void **)&ws, 64,
+                       (size_t)(2 * (ld + 1) * (ld + 1) + 3 * (ld + 1)) *
+                           sizeof(double)) ||
+        Ob == NULL || Lam == NULL)
       exit(2);
     for (i = 0; i < nr; i++)
-      for (j = 0; j < 17; j++) {
+      for (j = 0; j < ldp; j++) {
         double v = j < k ? tu_normal(&rng) : 0;
-        if (j < 16) Oa[i * 16 + j] = v;
-        if (j < ldp) Ob[i * ldp + j] = v;
+        if (j < ld) Oa[i * ld + j] = v;
+        Ob[i * ldp + j] = v;
       }
     for (i = 0; i < n; i++) {
       idx[i] = (int32_t)((i * 7 + 3) % nr);
@@ -277,13 +284,14 @@ static void test_paths_agree(void) {
       lmu[i] = 0.2 * (double)i;
       z[i] = tu_normal(&rng);
     }
-    CHECK_OK(clearn__gibbs_draw_row(k, 16, n, idx, val, Oa, 3.0, 1.3, Lam, lmu,
+    CHECK_OK(clearn__gibbs_draw_row(k, ld, n, idx, val, Oa, 3.0, 1.3, Lam, lmu,
                                     z, ws, xa));
     CHECK_OK(clearn__gibbs_draw_row(k, ldp, n, idx, val, Ob, 3.0, 1.3, Lam, lmu,
                                     z, ws, xb));
     for (i = 0; i < k; i++) CHECK_CLOSE(xa[i], xb[i], 1e-10, 1e-12);
     free(Oa);
     free(Ob);
+    free(Lam);
     free(ws);
   }
 }
