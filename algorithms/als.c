@@ -145,6 +145,7 @@ typedef struct {
   int64_t num_threads;
   int dtype;
   int cold_start;
+  int train_metrics;
 } als_params;
 
 #define INF (1.0 / 0.0)
@@ -202,6 +203,11 @@ static const clearn__param_spec als_param_specs[] = {
     {"cold_start", CLEARN_PARAM_STRING, offsetof(als_params, cold_start), "nan",
      0, 0, 0, 0, "nan|drop|mean",
      "unseen user or item: NaN, NaN left out of scores, or mean + bias"},
+    {"train_metrics", CLEARN_PARAM_BOOL, offsetof(als_params, train_metrics),
+     "true", 0, 1, 0, 0, NULL,
+     "train loss and RMSE after every iteration (a pass over the ratings; "
+     "false leaves them NaN in history, as Spark and implicit skip them; "
+     "tol > 0 needs them; solver=gibbs has them anyway)"},
 };
 
 static const char *const als_attrs[] = {
@@ -215,6 +221,11 @@ static int als_check(const void *params) {
                        "als: parameter 'biases' = true is not available with "
                        "implicit = true (implicit feedback has no rating "
                        "scale to bias)");
+  if (p->tol > 0 && !p->train_metrics && p->solver != SOLVER_GIBBS)
+    return clearn__err(CLEARN_EPARAM,
+                       "als: parameter 'tol' > 0 needs train_metrics = true "
+                       "(the stop test compares the train losses of "
+                       "successive iterations)");
   if (p->nonnegative && p->solver == SOLVER_CG)
     return clearn__err(CLEARN_EPARAM,
                        "als: parameter 'nonnegative' = true needs solver = "
@@ -2059,8 +2070,8 @@ static int resume_from(als_model *m, const als_model *r, const als_params *p,
     return clearn__err(CLEARN_EINVAL,
                        "als: resume: parameter '%s' differs from the one the "
                        "model was fitted with; resuming needs the same "
-                       "parameters (only max_iter, tol, num_threads and "
-                       "cold_start may change)",
+                       "parameters (only max_iter, tol, num_threads, "
+                       "cold_start and train_metrics may change)",
                        what);
   if (r->n_users != sh->n_users || r->n_items != sh->n_items ||
       memcmp(r->user_ids, sh->user_ids,
@@ -2298,20 +2309,27 @@ static int als_fit(const void *params, const clearn__rshard *sh,
     if (p->implicit &&
         (rc = gram(m->V, m->n_items, k, dt, nt_g, YtY)) != CLEARN_OK)
       goto cleanup;
-    train_terms(m, sh, YtY, wide_ok(dt), nt_e, lu, li);
-    if (sh->has_valid) valid_terms(m, sh, p->cold_start, nt_e, lv);
-    rc = ex_gather(ex, lu, 2 * sizeof(double), sh->user_off, CLEARN_OK);
-    if (rc == CLEARN_OK)
-      rc = ex_gather(ex, li, sizeof(double), sh->item_off, CLEARN_OK);
-    if (rc == CLEARN_OK && sh->has_valid)
-      rc = ex_gather(ex, lv, 2 * sizeof(double), sh->va_off, CLEARN_OK);
-    if (rc != CLEARN_OK) goto cleanup;
-    for (r = 0; r < sh->n_users; r++) {
-      loss += lu[2 * r];
-      sse += lu[2 * r + 1];
+    if (p->train_metrics) {
+      train_terms(m, sh, YtY, wide_ok(dt), nt_e, lu, li);
+      rc = ex_gather(ex, lu, 2 * sizeof(double), sh->user_off, CLEARN_OK);
+      if (rc == CLEARN_OK)
+        rc = ex_gather(ex, li, sizeof(double), sh->item_off, CLEARN_OK);
     }
-    for (r = 0; r < sh->n_items; r++) loss += li[r];
-    loss /= (double)sh->nnz;
+    if (rc == CLEARN_OK && sh->has_valid) {
+      valid_terms(m, sh, p->cold_start, nt_e, lv);
+      rc = ex_gather(ex, lv, 2 * sizeof(double), sh->va_off, CLEARN_OK);
+    }
+    if (rc != CLEARN_OK) goto cleanup;
+    if (p->train_metrics) {
+      for (r = 0; r < sh->n_users; r++) {
+        loss += lu[2 * r];
+        sse += lu[2 * r + 1];
+      }
+      for (r = 0; r < sh->n_items; r++) loss += li[r];
+      loss /= (double)sh->nnz;
+    } else {
+      loss = sse = NAN; /* not computed (train_metrics = false) */
+    }
     h = m->history + it * HIST_COLS;
     h[0] = loss;
     h[1] = sqrt(sse / (double)sh->nnz);
@@ -2329,7 +2347,7 @@ static int als_fit(const void *params, const clearn__rshard *sh,
     h[3] = omp_get_wtime() - t0;
     h[4] = ex_seconds(ex) - c0;
     m->n_iter = it + 1;
-    if (!isfinite(loss)) {
+    if (p->train_metrics && !isfinite(loss)) {
       rc = clearn__err(CLEARN_ENUMERIC,
                        "als: the training loss is not finite after "
                        "iteration %lld; increase reg",
@@ -3084,12 +3102,15 @@ static int als_load(hid_t g, void **out) {
                      "dataset 'history' has %lld columns, expected %d (or %d "
                      "in older files)",
                      (long long)hist->cols, HIST_COLS, HIST_COLS_V1);
-  /* Every fitted iteration has a finite loss, RMSE and time: a damaged
-   * chunk index makes HDF5 return the fill value (NaN) instead of the
-   * data, which this catches. */
+  /* Every fitted iteration has a finite time and a finite loss and RMSE,
+   * or NaN for both (train_metrics = false): a damaged chunk index makes
+   * HDF5 return the fill value (NaN) in every column instead of the data,
+   * which this catches. */
   for (j = 0; rc == CLEARN_OK && j < n_iter; j++) {
     const double *hr = (const double *)hist->data + j * hist->cols;
-    if (!isfinite(hr[0]) || !isfinite(hr[1]) || !(hr[3] >= 0))
+    int skipped = isnan(hr[0]) && isnan(hr[1]);
+    if ((!skipped && (!isfinite(hr[0]) || !isfinite(hr[1]))) || !(hr[3] >= 0) ||
+        !isfinite(hr[3]))
       rc = clearn__err(CLEARN_EFORMAT,
                        "dataset 'history' row %lld holds a non-finite loss, "
                        "RMSE or time (damaged file)",

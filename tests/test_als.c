@@ -1340,6 +1340,115 @@ static void test_progress_tol(void) {
   triples_free(&te);
 }
 
+/* train_metrics = false: bitwise the same factors (the metrics only read
+ * them), NaN train loss and RMSE in every history row while the validation
+ * RMSE is still scored (the same value); tol > 0 refuses it; the history
+ * with its NaNs saves and loads. */
+static void test_train_metrics(void) {
+  static const char *const kinds[4] = {"", "solver=cg", "implicit=true",
+                                       "biases=true"};
+  const char *base = getenv("TMPDIR");
+  char set[160], path[512];
+  triples t, te;
+  clearn_ratings *r, *rte;
+  clearn_estimator *est, *back = NULL;
+  int q;
+  int64_t j;
+  gen_lowrank(120, 90, 3, 0.2, 0.1, 3.0, 0.0, 0.1, 93, &t, &te);
+  r = make_ratings(&t);
+  rte = make_ratings(&te);
+  for (q = 0; q < 4; q++) {
+    clearn_estimator *a, *b;
+    clearn_matrix *ha, *hb, *ua, *ub, *va, *vb;
+    snprintf(set, sizeof set, "rank=3 max_iter=3 cold_start=drop %s", kinds[q]);
+    a = fit_als(set, r, rte);
+    snprintf(set, sizeof set,
+             "rank=3 max_iter=3 cold_start=drop train_metrics=false %s",
+             kinds[q]);
+    b = fit_als(set, r, rte);
+    ha = attr(a, "history");
+    hb = attr(b, "history");
+    ua = attr(a, "user_factors");
+    ub = attr(b, "user_factors");
+    va = attr(a, "item_factors");
+    vb = attr(b, "item_factors");
+    CHECK(same_bytes(ua, ub) && same_bytes(va, vb),
+          "'%s': factors differ without the train metrics", kinds[q]);
+    CHECK(clearn_matrix_rows(hb) == 3, "history rows %lld",
+          (long long)clearn_matrix_rows(hb));
+    for (j = 0; j < 3 && clearn_matrix_rows(hb) == 3; j++) {
+      CHECK(isfinite(mget(ha, j, 0)) && isfinite(mget(ha, j, 1)),
+            "'%s': row %lld: train metrics with train_metrics = true", kinds[q],
+            (long long)j);
+      CHECK(isnan(mget(hb, j, 0)) && isnan(mget(hb, j, 1)),
+            "'%s': row %lld: train loss %g, RMSE %g, expected NaN", kinds[q],
+            (long long)j, mget(hb, j, 0), mget(hb, j, 1));
+      CHECK(mget(hb, j, 2) == mget(ha, j, 2) && isfinite(mget(hb, j, 2)),
+            "'%s': row %lld: validation RMSE %.17g vs %.17g", kinds[q],
+            (long long)j, mget(hb, j, 2), mget(ha, j, 2));
+      CHECK(mget(hb, j, 3) >= 0, "seconds %g", mget(hb, j, 3));
+    }
+    if (q == 0) {
+      snprintf(path, sizeof path, "%s/clearn-als-tm-%d.h5",
+               base && *base ? base : "/tmp", (int)getpid());
+      CHECK_OK(clearn_estimator_save(b, path));
+      CHECK_OK(clearn_estimator_load(path, "als", &back));
+      if (back) {
+        clearn_matrix *h2 = attr(back, "history");
+        CHECK(same_bytes(hb, h2), "history with NaN train metrics after load");
+        clearn_matrix_free(h2);
+        clearn_estimator_free(back);
+      }
+      remove(path);
+      /* a resume may turn them on: 2 iterations without, 1 with, equal to
+       * the 3 iterations with them from the start */
+      {
+        clearn_estimator *c = fit_als(
+            "rank=3 max_iter=2 cold_start=drop train_metrics=false", r, rte);
+        clearn_matrix *hc, *uc;
+        CHECK_OK(clearn_estimator_set_param_int(c, "max_iter", 3));
+        CHECK_OK(clearn_estimator_set_param_string(c, "train_metrics", "true"));
+        CHECK_OK(clearn_estimator_resume_ratings(c, r, rte));
+        hc = attr(c, "history");
+        uc = attr(c, "user_factors");
+        CHECK(clearn_matrix_rows(hc) == 3 && isnan(mget(hc, 1, 0)) &&
+                  mget(hc, 2, 0) == mget(ha, 2, 0) &&
+                  mget(hc, 2, 1) == mget(ha, 2, 1),
+              "resumed history: loss %g after 2, %.17g after 3 (want %.17g)",
+              mget(hc, 1, 0), mget(hc, 2, 0), mget(ha, 2, 0));
+        CHECK(same_bytes(uc, ua), "resumed factors");
+        clearn_matrix_free(hc);
+        clearn_matrix_free(uc);
+        clearn_estimator_free(c);
+      }
+    }
+    clearn_matrix_free(ha);
+    clearn_matrix_free(hb);
+    clearn_matrix_free(ua);
+    clearn_matrix_free(ub);
+    clearn_matrix_free(va);
+    clearn_matrix_free(vb);
+    clearn_estimator_free(a);
+    clearn_estimator_free(b);
+  }
+  /* the stop test needs the losses, in either order of setting */
+  est = make_als("tol=1e-3");
+  CHECK_RC(clearn_estimator_set_param_string(est, "train_metrics", "false"),
+           CLEARN_EPARAM);
+  CHECK(strstr(clearn_estimator_errmsg(est), "'tol' > 0 needs train_metrics") !=
+            NULL,
+        "%s", clearn_estimator_errmsg(est));
+  clearn_estimator_free(est);
+  est = make_als("train_metrics=false");
+  CHECK_RC(clearn_estimator_set_param_string(est, "tol", "1e-3"),
+           CLEARN_EPARAM);
+  clearn_estimator_free(est);
+  clearn_ratings_free(r);
+  clearn_ratings_free(rte);
+  triples_free(&t);
+  triples_free(&te);
+}
+
 static void test_errors(void) {
   clearn_estimator *est = make_als("");
   clearn_matrix *X, *y, *out = NULL;
@@ -1530,14 +1639,16 @@ static void test_checkpoint_resume(void) {
     CHECK_STR(clearn_last_error(),
               "als: resume: parameter 'reg' differs from the one the model "
               "was fitted with; resuming needs the same parameters (only "
-              "max_iter, tol, num_threads and cold_start may change)");
+              "max_iter, tol, num_threads, cold_start and train_metrics may "
+              "change)");
     CHECK_OK(clearn_estimator_set_param_double(e, "reg", 0.1));
     CHECK_OK(clearn_estimator_set_param_double(e, "reg_exponent", 0.5));
     CHECK_RC(clearn_estimator_resume_ratings(e, r, NULL), CLEARN_EINVAL);
     CHECK_STR(clearn_last_error(),
               "als: resume: parameter 'reg_exponent' differs from the one the "
               "model was fitted with; resuming needs the same parameters "
-              "(only max_iter, tol, num_threads and cold_start may change)");
+              "(only max_iter, tol, num_threads, cold_start and train_metrics "
+              "may change)");
     f = make_als("rank=6");
     CHECK_RC(clearn_estimator_resume_ratings(f, r, NULL), CLEARN_ENOTFITTED);
     CHECK_RC(clearn_estimator_set_checkpoint(f, path, 0), CLEARN_EINVAL);
@@ -1578,6 +1689,7 @@ int main(int argc, char **argv) {
   test_fold_in();
   test_fold_in_reg_exponent();
   test_progress_tol();
+  test_train_metrics();
   test_checkpoint_resume();
   test_numpy(script, python, &skipped);
   if (skipped && tu_failures == 0) {

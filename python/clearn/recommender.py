@@ -189,7 +189,8 @@ class ALS(ClearnEstimator):
                  tol=0.0, seed=0, implicit=False, alpha=1.0, weighted_reg=True,
                  biases=False, solver="cholesky", cg_steps=3, burn_in=5,
                  nonnegative=False, num_threads=0, dtype="float32",
-                 cold_start="nan", comm=None, callback=None, verbose=False):
+                 cold_start="nan", train_metrics=True, comm=None,
+                 callback=None, verbose=False):
         self.rank = rank
         self.reg = reg
         self.reg_exponent = reg_exponent
@@ -207,6 +208,7 @@ class ALS(ClearnEstimator):
         self.num_threads = num_threads
         self.dtype = dtype
         self.cold_start = cold_start
+        self.train_metrics = train_metrics
         self.comm = comm
         self.callback = callback
         self.verbose = verbose

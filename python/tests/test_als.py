@@ -48,7 +48,8 @@ def _c_fit(users, items, ratings, **params):
     dict(rank=4, reg=0.1, max_iter=3, biases="true", dtype="float64"),
     dict(rank=5, max_iter=4, implicit="true", alpha=5.0, solver="cg"),
     dict(rank=5, reg=0.3, reg_exponent=0.5, max_iter=4, biases="true"),
-    dict(rank=4, reg=1.0, max_iter=5, burn_in=2, solver="gibbs")])
+    dict(rank=4, reg=1.0, max_iter=5, burn_in=2, solver="gibbs"),
+    dict(rank=5, max_iter=3, solver="cg", train_metrics="false")])
 def test_parity_with_the_c_estimator(data, params):
     u, i, r = data
     ref = _c_fit(u, i, r, **params)
@@ -198,6 +199,19 @@ def test_history_validation_and_score(data):
     assert est.score(*te) == pytest.approx(-h["valid_rmse"][-1], rel=1e-6)
     assert est.score(*te, metric="mae") == pytest.approx(
         -np.mean(np.abs(pred[ok] - te[2][ok])), rel=1e-6)
+    # train_metrics=False: the same model and validation RMSE, no train
+    # loss or RMSE (NaN), as Spark and implicit skip them for speed.
+    quick = clearn.ALS(rank=5, reg=0.1, max_iter=6, cold_start="drop",
+                       train_metrics=False).fit(*tr, validation=te)
+    assert quick.get_params()["train_metrics"] is False
+    np.testing.assert_array_equal(quick.user_factors_, est.user_factors_)
+    assert np.all(np.isnan(quick.history_["train_loss"]))
+    assert np.all(np.isnan(quick.history_["train_rmse"]))
+    np.testing.assert_array_equal(quick.history_["valid_rmse"],
+                                  h["valid_rmse"])
+    with pytest.raises(clearn.ClearnError, match="'tol' > 0 needs "
+                       "train_metrics = true"):
+        clearn.ALS(tol=1e-3, train_metrics=False).fit(*tr)
 
 
 def test_callback_verbose_and_stop(data, capsys):
