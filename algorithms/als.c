@@ -1677,7 +1677,7 @@ AVX512_FN static void dots_wide(const float *F, int64_t k, const int32_t *idx,
 }
 
 static int wide_ok(clearn_dtype dt) {
-  return dt == CLEARN_FLOAT32 && __builtin_cpu_supports("avx512f");
+  return dt == CLEARN_FLOAT32 && clearn__avx512_ok();
 }
 
 static int fast_path_ok(const als_cfg *c) {

@@ -179,21 +179,51 @@ static void solve_lt(int64_t k, const double *L, double *w) {
  * SYRK: at the ranks of tens this sampler runs at, the copies and the BLAS
  * call overheads cost several times the flops, and float64 rows rule out
  * ALS's float32 fast path.) */
-static void row_sums_c(int64_t k, int64_t ld, int64_t n, const int32_t *idx,
-                       const float *val, const double *O, double mu,
-                       double *restrict G, double *restrict b) {
-  int64_t q, a, j;
+#define SUMS_C_CHUNK 64 /* ratings per chunk of the portable sums */
+
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
+__attribute__((target_clones("arch=x86-64-v3", "default")))
+#endif
+static void
+row_sums_c(int64_t k, int64_t ld, int64_t n, const int32_t *idx,
+           const float *val, const double *O, double mu, double *restrict G,
+           double *restrict b) {
+  /* The rated rows in chunks that stay in L1, each swept once per tile of
+   * 4 rows of G by 8 columns held in a local block the compiler keeps in
+   * vector registers (fixed trip counts: the 8 columns vectorize, 4 or 2
+   * doubles wide), over the whole 8-column blocks of the upper triangle;
+   * the columns past them go one by one.  A CPU with AVX2 runs a clone
+   * compiled for it. */
+  int64_t k8 = k & ~(int64_t)7, r0, a0, j0, q, a, j;
   memset(G, 0, (size_t)(ld * ld) * sizeof(double));
   memset(b, 0, (size_t)ld * sizeof(double));
-  for (q = 0; q < n; q++) {
-    const double *restrict y = O + (int64_t)idx[q] * ld;
-    double t = (double)val[q] - mu;
-    for (a = 0; a < k; a++) {
-      double c = y[a];
-      double *restrict g = G + a * ld;
-      for (j = a; j < k; j++) g[j] += c * y[j];
-      b[a] += t * c;
+  for (r0 = 0; r0 < n; r0 += SUMS_C_CHUNK) {
+    int64_t m = n - r0 < SUMS_C_CHUNK ? n - r0 : SUMS_C_CHUNK;
+    const int32_t *ix = idx + r0;
+    for (q = 0; q < m; q++) {
+      const double *restrict y = O + (int64_t)ix[q] * ld;
+      double t = (double)val[r0 + q] - mu;
+      for (a = 0; a < k; a++) b[a] += t * y[a];
     }
+    for (a0 = 0; a0 + 4 <= k8; a0 += 4)
+      for (j0 = a0 & ~(int64_t)7; j0 < k8; j0 += 8) {
+        double acc[4][8];
+        for (a = 0; a < 4; a++)
+          for (j = 0; j < 8; j++) acc[a][j] = G[(a0 + a) * ld + j0 + j];
+        for (q = 0; q < m; q++) {
+          const double *restrict y = O + (int64_t)ix[q] * ld;
+          for (a = 0; a < 4; a++)
+            for (j = 0; j < 8; j++) acc[a][j] += y[a0 + a] * y[j0 + j];
+        }
+        for (a = 0; a < 4; a++)
+          for (j = 0; j < 8; j++) G[(a0 + a) * ld + j0 + j] = acc[a][j];
+      }
+    for (j = k8; j < k; j++) /* the last columns, rows 0 .. j */
+      for (q = 0; q < m; q++) {
+        const double *restrict y = O + (int64_t)ix[q] * ld;
+        double c = y[j];
+        for (a = 0; a <= j; a++) G[a * ld + j] += y[a] * c;
+      }
   }
 }
 
@@ -497,10 +527,7 @@ drawN_avx512(int64_t k, int64_t ld, const double *G, const double *b,
   }
 }
 
-static int have_avx512(void) {
-  /* a load from libgcc's CPU model, set once before main */
-  return __builtin_cpu_supports("avx512f") ? 1 : 0;
-}
+static int have_avx512(void) { return clearn__avx512_ok(); }
 #else
 #define GIBBS_AVX512 0
 #endif

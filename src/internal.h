@@ -141,6 +141,12 @@ int clearn__dposv1(int64_t p, double *S, double *b);
 int clearn__blas_serial_begin(void);
 void clearn__blas_serial_end(int prev);
 int clearn__threads(void);
+/* Whether the AVX-512 row kernels (ALS, its Gibbs sampler) may run: the
+ * CPU has AVX-512F and the environment variable CLEARN_NO_AVX512 is unset,
+ * empty or "0".  Set, it makes them take their portable paths, as on a CPU
+ * without AVX-512 (to test and measure those paths).  Read once per
+ * process; thread-safe. */
+int clearn__avx512_ok(void);
 
 /* ---- parameters (params.c) ---------------------------------------------- */
 

@@ -8,6 +8,7 @@
  */
 #include <limits.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include <cblas.h>
@@ -200,6 +201,23 @@ int clearn_get_num_threads(void) {
 }
 
 int clearn__threads(void) { return clearn_get_num_threads(); }
+
+int clearn__avx512_ok(void) {
+  static int known = -1; /* every thread that races here stores one value */
+  int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+  if (v < 0) {
+    const char *off = getenv("CLEARN_NO_AVX512");
+#if defined(__GNUC__) && defined(__x86_64__)
+    v = __builtin_cpu_supports("avx512f") &&
+        !(off && *off && strcmp(off, "0") != 0);
+#else
+    (void)off;
+    v = 0;
+#endif
+    __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+  }
+  return v;
+}
 
 /* OpenBLAS's thread count is process-wide; a fit that runs its own
  * parallel loop (OpenMP over ALS rows) calls BLAS from every worker and

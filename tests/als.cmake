@@ -5,3 +5,10 @@
 clearn_add_test(test_als test_als.c
   ARGS ${CMAKE_CURRENT_SOURCE_DIR}/als_ref.py "${CLEARN_TEST_PYTHON}")
 set_tests_properties(test_als PROPERTIES LABELS "als")
+
+# The same tests on the portable row kernels (BLAS/LAPACK), which CPUs
+# without AVX-512 run: CLEARN_NO_AVX512 makes this machine take them too.
+add_test(NAME test_als_portable COMMAND test_als
+  ${CMAKE_CURRENT_SOURCE_DIR}/als_ref.py "${CLEARN_TEST_PYTHON}")
+set_tests_properties(test_als_portable PROPERTIES LABELS "als"
+  SKIP_RETURN_CODE 77 ENVIRONMENT "CLEARN_NO_AVX512=1")

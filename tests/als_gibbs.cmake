@@ -5,3 +5,9 @@
 clearn_add_test(test_als_gibbs test_als_gibbs.c
   ARGS ${CMAKE_CURRENT_SOURCE_DIR}/als_gibbs_ref.py "${CLEARN_TEST_PYTHON}")
 set_tests_properties(test_als_gibbs PROPERTIES LABELS "als")
+
+# Again on the portable row sums and solves (CPUs without AVX-512).
+add_test(NAME test_als_gibbs_portable COMMAND test_als_gibbs
+  ${CMAKE_CURRENT_SOURCE_DIR}/als_gibbs_ref.py "${CLEARN_TEST_PYTHON}")
+set_tests_properties(test_als_gibbs_portable PROPERTIES LABELS "als"
+  SKIP_RETURN_CODE 77 ENVIRONMENT "CLEARN_NO_AVX512=1")
