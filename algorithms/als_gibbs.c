@@ -172,6 +172,8 @@ static void solve_lt(int64_t k, const double *L, double *w) {
 
 /* ---- one row ------------------------------------------------------------- */
 
+#define SUMS_C_CHUNK 64 /* ratings per chunk of the portable sums */
+
 /* G (ld x ld, upper triangle and whatever else its tiles cover) = sum_q
  * y_q y_q^T and b = sum_q (v_q - mu) y_q over the rated rows y_q =
  * O[idx[q]] (stride ld), read in place.  A row's sums depend only on its
@@ -179,8 +181,6 @@ static void solve_lt(int64_t k, const double *L, double *w) {
  * SYRK: at the ranks of tens this sampler runs at, the copies and the BLAS
  * call overheads cost several times the flops, and float64 rows rule out
  * ALS's float32 fast path.) */
-#define SUMS_C_CHUNK 64 /* ratings per chunk of the portable sums */
-
 #if defined(__GNUC__) && defined(__x86_64__) && !defined(__clang__)
 __attribute__((target_clones("arch=x86-64-v3", "default")))
 #endif
