@@ -2,13 +2,12 @@
 # updates is computed at test time by tests/als_ref.py under
 # CLEARN_TEST_PYTHON; without it (or without numpy) everything else still
 # runs and the test exits 77, which ctest reports as skipped.
-clearn_add_test(test_als test_als.c
-  ARGS ${CMAKE_CURRENT_SOURCE_DIR}/als_ref.py "${CLEARN_TEST_PYTHON}")
+set(als_test_args ${CMAKE_CURRENT_SOURCE_DIR}/als_ref.py "${CLEARN_TEST_PYTHON}")
+clearn_add_test(test_als test_als.c ARGS ${als_test_args})
 set_tests_properties(test_als PROPERTIES LABELS "als")
 
 # The same tests on the portable row kernels (BLAS/LAPACK), which CPUs
 # without AVX-512 run: CLEARN_NO_AVX512 makes this machine take them too.
-add_test(NAME test_als_portable COMMAND test_als
-  ${CMAKE_CURRENT_SOURCE_DIR}/als_ref.py "${CLEARN_TEST_PYTHON}")
+add_test(NAME test_als_portable COMMAND test_als ${als_test_args})
 set_tests_properties(test_als_portable PROPERTIES LABELS "als"
   SKIP_RETURN_CODE 77 ENVIRONMENT "CLEARN_NO_AVX512=1")
