@@ -806,8 +806,9 @@ AVX512_INLINE void prefetch_row(const float *p, int64_t k, int t0) {
  * spread evenly over its iterations: the next chunk arrives while this
  * one is computed (into L1 rather than L2: 10 % less time in this kernel,
  * five of five paired runs at rank 64 on ml-20m's shape). */
-AVX512_INLINE void gram_tile(const float *F, int64_t k, const int32_t *idx,
-                             int64_t n, int64_t i0, int64_t c0, __mmask16 mlast,
+AVX512_INLINE void gram_tile(const float *F, int64_t k,
+                             const float *const *rp, int64_t n, int64_t i0,
+                             int64_t c0, __mmask16 mlast,
                              float *G, int64_t ldg, int first,
                              const int32_t *pf, int64_t n_pf, const float *t,
                              float *bo, float *so, const int RB, const int NC,
@@ -821,22 +822,27 @@ AVX512_INLINE void gram_tile(const float *F, int64_t k, const int32_t *idx,
 #pragma GCC unroll 4
     for (c = 0; c < NC; c++) acc[a][c] = _mm512_setzero_ps();
   for (r = 0; r < n; r++) {
-    const float *y = idx ? F + (size_t)idx[r] * (size_t)k : F + r * k;
+    /* the tile's row and column entries of y_r, each at a fixed offset
+     * from one pointer: no index register per broadcast */
+    const float *yr = rp[r] + i0, *yc = rp[r] + 16 * c0;
+    /* opaque to gcc, which would otherwise index each broadcast by its own
+     * register and spill them */
+    __asm__("" : "+r"(yr), "+r"(yc));
     if (PF && r == pf_at && pf_j < n_pf) {
       prefetch_row(F + (size_t)pf[pf_j++] * (size_t)k, k, 1);
       pf_at += stride;
     }
 #pragma GCC unroll 4
     for (c = 0; c < NC; c++)
-      v[c] = c == NC - 1 ? _mm512_maskz_loadu_ps(mlast, y + 16 * (c0 + c))
-                         : _mm512_loadu_ps(y + 16 * (c0 + c));
+      v[c] = c == NC - 1 ? _mm512_maskz_loadu_ps(mlast, yc + 16 * c)
+                         : _mm512_loadu_ps(yc + 16 * c);
 #pragma GCC unroll 6
     for (a = 0; a < RB + XR; a++) {
       if (a == RB + 1) {
 #pragma GCC unroll 4
         for (c = 0; c < NC; c++) acc[a][c] = _mm512_add_ps(v[c], acc[a][c]);
       } else {
-        __m512 s = _mm512_set1_ps(a < RB ? y[i0 + a] : t[r]);
+        __m512 s = _mm512_set1_ps(a < RB ? yr[a] : t[r]);
 #pragma GCC unroll 4
         for (c = 0; c < NC; c++)
           acc[a][c] = _mm512_fmadd_ps(s, v[c], acc[a][c]);
@@ -874,6 +880,10 @@ AVX512_FN static void gram_chunk(const float *F, int64_t k, const int32_t *idx,
   int last0 = (int)((hi0 - 1) % TILE_RB + 1),
       own = xr > 0 && last0 + xr > TILE_RB;
   __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
+  const float *rp[CHUNK_BYTES / 64];
+  int64_t r;
+  for (r = 0; r < n; r++)
+    rp[r] = idx ? F + (size_t)idx[r] * (size_t)k : F + r * k;
   for (band = 0; band < nc; band++)
     tiles += ((16 * band + 16 < k ? 16 : k - 16 * band) + TILE_RB - 1) /
                  TILE_RB * ((nc - band + TILE_NC - 1) / TILE_NC) +
@@ -899,10 +909,10 @@ AVX512_FN static void gram_chunk(const float *F, int64_t k, const int32_t *idx,
 #define GT(X, R, C)                                                            \
   case X * 64 + R * 8 + C:                                                     \
     if (p1 > p0)                                                               \
-      gram_tile(F, k, idx, n, i0, cb, m, G, ldg, first, tp, p1 - p0, t, b, s,  \
+      gram_tile(F, k, rp, n, i0, cb, m, G, ldg, first, tp, p1 - p0, t, b, s,   \
                 R, C, X, 1);                                                   \
     else                                                                       \
-      gram_tile(F, k, idx, n, i0, cb, m, G, ldg, first, tp, 0, t, b, s, R, C, \
+      gram_tile(F, k, rp, n, i0, cb, m, G, ldg, first, tp, 0, t, b, s, R, C,  \
                 X, 0);                                                         \
     break;
 #define GT4(X, R) GT(X, R, 1) GT(X, R, 2) GT(X, R, 3) GT(X, R, 4)
