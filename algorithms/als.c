@@ -317,11 +317,16 @@ static void als_model_free(void *model) {
 }
 
 /* n * size bytes aligned to a cache line, so that rows of 16 floats are
- * read without line splits; freed with free().  NULL on overflow. */
+ * read without line splits; freed with free().  NULL on overflow.  A big
+ * array asks for huge pages: the half-steps read the other side's factor
+ * rows in rating order, all over tens of megabytes, and with 4 KiB pages
+ * nearly every row was a TLB miss. */
 static void *malloc_lines(size_t n, size_t size) {
   void *p = NULL;
   if (size != 0 && n > SIZE_MAX / size) return NULL;
-  return posix_memalign(&p, 64, n * size != 0 ? n * size : 1) == 0 ? p : NULL;
+  if (posix_memalign(&p, 64, n * size != 0 ? n * size : 1) != 0) return NULL;
+  clearn__advise_huge(p, n * size);
+  return p;
 }
 
 /* Allocate every array of a model with n_users / n_items rows (contents
@@ -777,7 +782,7 @@ static inline double target(const als_cfg *c, float v, const double *obias,
  * so thread counts do not change it. */
 #if ALS_AVX512
 
-#define TILE_RB 6         /* Gram rows per tile */
+#define TILE_ACC 16       /* accumulator rows of a Gram tile (at most) */
 #define TILE_NC 4         /* 16-float column blocks per tile */
 #define PREFETCH_AHEAD 8
 
@@ -797,27 +802,27 @@ AVX512_INLINE void prefetch_row(const float *p, int64_t k, int t0) {
 }
 
 /* G[i0 + a][16 (c0 + c) + j] (+)= sum_r y_r[i0 + a] y_r[16 (c0 + c) + j]
- * for a < RB, c < NC, over the n rows y_r = F + idx[r] k (F + r k if idx is
- * NULL): stored when `first`, else added.  XR extra rows ride along: the first
- * (XR >= 1) is the right-hand side, bo[16 (c0 + c) + j] (+)= sum_r t[r]
- * y_r[...], the second (XR = 2) the column sums so[...] (+)= sum_r y_r[...].
- * The tile's last column block is loaded under mask mlast (columns past k read
- * as 0).  With PF, the loop also prefetches the rows pf[0 .. n_pf) into L1,
- * spread evenly over its iterations: the next chunk arrives while this
- * one is computed (into L1 rather than L2: 10 % less time in this kernel,
- * five of five paired runs at rank 64 on ml-20m's shape). */
+ * for a < RB, c < NC, over the n rows y_r = rp[r]: stored when `first`, else
+ * added.  XR extra rows ride along: the first (XR >= 1) is the right-hand
+ * side, bo[16 (c0 + c) + j] (+)= sum_r t[r] y_r[...], the second (XR = 2) the
+ * column sums so[...] (+)= sum_r y_r[...].  The tile's last column block is
+ * loaded under mask mlast (columns past k read as 0).  The loop also
+ * prefetches the rows pf[0 .. n_pf) of F (k floats each) into L1, spread
+ * evenly over its iterations: the next chunk arrives while this one is
+ * computed (into L1 rather than L2: 10 % less time in this kernel, five of
+ * five paired runs at rank 64 on ml-20m's shape). */
 AVX512_INLINE void gram_tile(const float *F, int64_t k,
                              const float *const *rp, int64_t n, int64_t i0,
-                             int64_t c0, __mmask16 mlast,
-                             float *G, int64_t ldg, int first,
-                             const int32_t *pf, int64_t n_pf, const float *t,
-                             float *bo, float *so, const int RB, const int NC,
-                             const int XR, const int PF) {
-  __m512 acc[TILE_RB][TILE_NC], v[TILE_NC];
+                             int64_t c0, __mmask16 mlast, float *G,
+                             int64_t ldg, int first, const int32_t *pf,
+                             int64_t n_pf, const float *t, float *bo,
+                             float *so, const int RB, const int NC,
+                             const int XR) {
+  __m512 acc[TILE_ACC][TILE_NC], v[TILE_NC];
   int a, c;
   int64_t r, pf_at = 0, pf_j = 0;
-  int64_t stride = PF && n_pf > 0 && n / n_pf > 0 ? n / n_pf : 1;
-#pragma GCC unroll 6
+  int64_t stride = n_pf > 0 && n / n_pf > 0 ? n / n_pf : 1;
+#pragma GCC unroll 16
   for (a = 0; a < RB + XR; a++)
 #pragma GCC unroll 4
     for (c = 0; c < NC; c++) acc[a][c] = _mm512_setzero_ps();
@@ -828,7 +833,7 @@ AVX512_INLINE void gram_tile(const float *F, int64_t k,
     /* opaque to gcc, which would otherwise index each broadcast by its own
      * register and spill them */
     __asm__("" : "+r"(yr), "+r"(yc));
-    if (PF && r == pf_at && pf_j < n_pf) {
+    if (r == pf_at && pf_j < n_pf) {
       prefetch_row(F + (size_t)pf[pf_j++] * (size_t)k, k, 1);
       pf_at += stride;
     }
@@ -836,7 +841,7 @@ AVX512_INLINE void gram_tile(const float *F, int64_t k,
     for (c = 0; c < NC; c++)
       v[c] = c == NC - 1 ? _mm512_maskz_loadu_ps(mlast, yc + 16 * c)
                          : _mm512_loadu_ps(yc + 16 * c);
-#pragma GCC unroll 6
+#pragma GCC unroll 16
     for (a = 0; a < RB + XR; a++) {
       if (a == RB + 1) {
 #pragma GCC unroll 4
@@ -849,7 +854,7 @@ AVX512_INLINE void gram_tile(const float *F, int64_t k,
       }
     }
   }
-#pragma GCC unroll 6
+#pragma GCC unroll 16
   for (a = 0; a < RB + XR; a++)
 #pragma GCC unroll 4
     for (c = 0; c < NC; c++) {
@@ -862,72 +867,87 @@ AVX512_INLINE void gram_tile(const float *F, int64_t k,
     }
 }
 
+/* Rows per tile (extra rows included) for a tile NC column blocks wide:
+ * about 24 accumulators, the rest of the 32 registers for the row's
+ * column blocks and the broadcast.  A tall narrow tile keeps enough
+ * independent sums in flight to hide the FMA latency, and covers a
+ * band's rows in fewer sweeps over the chunk. */
+static const int tile_rows[TILE_NC + 1] = {0, 16, 12, 8, 6};
+
 /* The Gram's upper triangle (in whole 16 x 16 blocks) (+)= the n rows'
- * outer products: 16-row bands split into tiles of up to TILE_RB rows,
- * each swept over the rows once per TILE_NC column blocks.  With xr > 0
- * the first band's sweeps also sum the right-hand side b (targets t) and,
- * with xr = 2, the column sums s (see gram_tile), in its last tile when
- * there is room, else in a tile of their own.  The tiles share out the
- * prefetching of pf (see gram_tile): a few rows each, as many as the line
- * fill buffers can have in flight. */
+ * outer products, the rows F + idx[r] k (F + r k if idx is NULL): 16-row
+ * bands, each split into groups of up to TILE_NC column blocks, each group
+ * swept over the rows once per tile of tile_rows[width] rows.  With
+ * xr > 0 the first band's sweeps also sum the right-hand side b (targets
+ * t) and, with xr = 2, the column sums s (see gram_tile), in each group's
+ * last tile when there is room, else in a tile of their own.  The tiles
+ * share out the prefetching of pf (see gram_tile): a few rows each, as
+ * many as the line fill buffers can have in flight.  n is at most
+ * fast_chunk(). */
 AVX512_FN static void gram_chunk(const float *F, int64_t k, const int32_t *idx,
                                  int64_t n, float *G, int64_t ldg, int first,
                                  const int32_t *pf, int64_t n_pf,
                                  const float *t, float *b, float *s, int xr) {
-  int64_t nc = (k + 15) / 16, band, cb, tiles = 0, tn = 0;
-  int64_t hi0 = k < 16 ? k : 16;
-  /* rows of band 0's last tile; the extra rows join it if they fit */
-  int last0 = (int)((hi0 - 1) % TILE_RB + 1),
-      own = xr > 0 && last0 + xr > TILE_RB;
+  int64_t nc = (k + 15) / 16, band, cb, tiles = 0, tn = 0, r, pass;
   __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
   const float *rp[CHUNK_BYTES / 64];
-  int64_t r;
   for (r = 0; r < n; r++)
     rp[r] = idx ? F + (size_t)idx[r] * (size_t)k : F + r * k;
-  for (band = 0; band < nc; band++)
-    tiles += ((16 * band + 16 < k ? 16 : k - 16 * band) + TILE_RB - 1) /
-                 TILE_RB * ((nc - band + TILE_NC - 1) / TILE_NC) +
-             (band == 0 && own ? (nc + TILE_NC - 1) / TILE_NC : 0);
-  for (band = 0; band < nc; band++) {
-    int64_t hi = 16 * band + 16 < k ? 16 * band + 16 : k;
-    int64_t ti, nt = (hi - 16 * band + TILE_RB - 1) / TILE_RB +
-                     (band == 0 && own ? 1 : 0);
-    for (ti = 0; ti < nt; ti++) {
-      /* past hi: the extra rows' own tile */
-      int64_t i0 =
-          16 * band + ti * TILE_RB < hi ? 16 * band + ti * TILE_RB : hi;
-      int rb = hi - i0 < TILE_RB ? (int)(hi - i0) : TILE_RB;
-      int x = band == 0 && (rb == 0 || (!own && i0 + rb == hi)) ? xr : 0;
+  /* pass 0 counts the tiles (to share out the prefetches), pass 1 runs
+   * them */
+  for (pass = 0; pass < 2; pass++)
+    for (band = 0; band < nc; band++) {
+      int64_t lo = 16 * band, hi = lo + 16 < k ? lo + 16 : k;
       for (cb = band; cb < nc; cb += TILE_NC) {
         int ncb = nc - cb < TILE_NC ? (int)(nc - cb) : TILE_NC;
+        int tr = tile_rows[ncb], x0 = band == 0 ? xr : 0;
         __mmask16 m = cb + ncb == nc ? tail : 0xFFFF;
-        int64_t p0 = tn * n_pf / tiles, p1 = (tn + 1) * n_pf / tiles;
-        const int32_t *tp = pf ? pf + p0 : NULL;
-        tn++;
-        /* clang-format off */
-        switch (x * 64 + rb * 8 + ncb) {
+        int64_t i0 = lo;
+        /* the extra rows join the last tile if it has room for them */
+        while (i0 < hi || x0 > 0) {
+          int rb = hi - i0 < tr ? (int)(hi - i0) : tr;
+          int x = i0 + rb == hi && rb + x0 <= tr ? x0 : 0;
+          int64_t p0, p1;
+          const int32_t *tp;
+          if (x) x0 = 0;
+          if (pass == 0) {
+            tiles++;
+            i0 += rb;
+            continue;
+          }
+          p0 = tn * n_pf / tiles;
+          p1 = (tn + 1) * n_pf / tiles;
+          tp = pf ? pf + p0 : NULL;
+          tn++;
+          /* clang-format off */
+          switch (x * 256 + rb * 8 + ncb) {
 #define GT(X, R, C)                                                            \
-  case X * 64 + R * 8 + C:                                                     \
-    if (p1 > p0)                                                               \
-      gram_tile(F, k, rp, n, i0, cb, m, G, ldg, first, tp, p1 - p0, t, b, s,   \
-                R, C, X, 1);                                                   \
-    else                                                                       \
-      gram_tile(F, k, rp, n, i0, cb, m, G, ldg, first, tp, 0, t, b, s, R, C,  \
-                X, 0);                                                         \
+  case X * 256 + R * 8 + C:                                                    \
+    gram_tile(F, k, rp, n, i0, cb, m, G, ldg, first, tp, p1 - p0, t, b, s, R, \
+              C, X);                                                           \
     break;
-#define GT4(X, R) GT(X, R, 1) GT(X, R, 2) GT(X, R, 3) GT(X, R, 4)
-          GT4(0, 1) GT4(0, 2) GT4(0, 3) GT4(0, 4) GT4(0, 5) GT4(0, 6)
-          GT4(1, 0) GT4(1, 1) GT4(1, 2) GT4(1, 3) GT4(1, 4) GT4(1, 5)
-          GT4(2, 0) GT4(2, 1) GT4(2, 2) GT4(2, 3) GT4(2, 4)
-#undef GT4
+            /* the (x, rb, ncb) that occur, from the loop above */
+            GT(0, 1, 1) GT(0, 2, 1) GT(0, 3, 1) GT(0, 4, 1) GT(0, 4, 2)
+            GT(0, 4, 4) GT(0, 5, 1) GT(0, 6, 1) GT(0, 6, 4) GT(0, 7, 1)
+            GT(0, 8, 1) GT(0, 8, 3) GT(0, 9, 1) GT(0, 10, 1) GT(0, 11, 1)
+            GT(0, 12, 1) GT(0, 12, 2) GT(0, 13, 1) GT(0, 14, 1) GT(0, 15, 1)
+            GT(0, 16, 1) GT(1, 0, 1) GT(1, 0, 3) GT(1, 1, 1) GT(1, 2, 1)
+            GT(1, 3, 1) GT(1, 4, 1) GT(1, 4, 2) GT(1, 4, 4) GT(1, 5, 1)
+            GT(1, 6, 1) GT(1, 7, 1) GT(1, 8, 1) GT(1, 9, 1) GT(1, 10, 1)
+            GT(1, 11, 1) GT(1, 12, 1) GT(1, 13, 1) GT(1, 14, 1) GT(1, 15, 1)
+            GT(2, 0, 1) GT(2, 0, 3) GT(2, 1, 1) GT(2, 2, 1) GT(2, 3, 1)
+            GT(2, 4, 1) GT(2, 4, 2) GT(2, 4, 4) GT(2, 5, 1) GT(2, 6, 1)
+            GT(2, 7, 1) GT(2, 8, 1) GT(2, 9, 1) GT(2, 10, 1) GT(2, 11, 1)
+            GT(2, 12, 1) GT(2, 13, 1) GT(2, 14, 1)
 #undef GT
-        default:
-          break;
+          default: /* unreachable: the list holds every shape */
+            abort();
+          }
+          /* clang-format on */
+          i0 += rb;
         }
-        /* clang-format on */
       }
     }
-  }
 }
 
 /* Column blocks j0 .. j0 + NB of rhs_chunk, its sums in registers. */

@@ -73,16 +73,6 @@ const char *clearn__errmsg(void) { return tls_msg; }
 
 void clearn__err_clear(void) { tls_msg[0] = '\0'; }
 
-void *clearn__malloc(size_t n, size_t size) {
-  if (size != 0 && n > SIZE_MAX / size) return NULL;
-  return malloc(n * size != 0 ? n * size : 1);
-}
-
-void *clearn__calloc(size_t n, size_t size) {
-  if (size != 0 && n > SIZE_MAX / size) return NULL;
-  return calloc(n ? n : 1, size ? size : 1);
-}
-
 int clearn_version_number(void) { return CLEARN_VERSION_NUMBER; }
 
 const char *clearn_version_string(void) { return CLEARN_VERSION_STRING; }

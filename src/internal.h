@@ -81,10 +81,13 @@ int clearn__err_prefix(int code, const char *fmt, ...) CLEARN__PRINTF(2, 3);
 CLEARN__SHARED const char *clearn__errmsg(void);
 void clearn__err_clear(void);
 
-/* ---- memory --------------------------------------------------------------
- * Checked allocation: n * size overflow returns NULL. */
+/* ---- memory (memory.c) ----------------------------------------------------
+ * Checked allocation: n * size overflow returns NULL.  clearn__advise_huge
+ * asks for transparent huge pages on a big fresh array (see memory.c): page
+ * faults and TLB misses fall 512-fold where it is granted. */
 CLEARN__SHARED void *clearn__malloc(size_t n, size_t size);
 void *clearn__calloc(size_t n, size_t size);
+void clearn__advise_huge(void *p, size_t bytes);
 
 /* ---- linear algebra and threads (linalg.c) ------------------------------
  * The only file that includes cblas.h / lapacke.h.  Sizes are int64 at the

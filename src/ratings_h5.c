@@ -44,7 +44,7 @@
  * Schema 1 files (by-user copy only, chunked with Fletcher-32) still load:
  * HDF5 checks the chunks and the by-item copy is built by transposing.
  */
-#define _DEFAULT_SOURCE /* MADV_HUGEPAGE, pread */
+#define _DEFAULT_SOURCE /* pread */
 #include <errno.h>
 #include <fcntl.h>
 #include <math.h>
@@ -219,14 +219,7 @@ static int64_t n_blocks(int64_t bytes, int64_t block) {
  * memory, freed with free(). */
 static void *alloc_big(int64_t n, size_t size) {
   void *p = clearn__malloc((size_t)n + 1, size);
-#ifdef MADV_HUGEPAGE
-  size_t bytes = ((size_t)n + 1) * size, huge = (size_t)2 << 20;
-  if (p != NULL && bytes >= 4 * huge) {
-    uintptr_t lo = ((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1);
-    uintptr_t hi = ((uintptr_t)p + bytes) & ~(uintptr_t)(huge - 1);
-    if (hi > lo) (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
-  }
-#endif
+  if (p != NULL) clearn__advise_huge(p, ((size_t)n + 1) * size);
   return p;
 }
 
