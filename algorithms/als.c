@@ -57,10 +57,12 @@
  * CPU with AVX-512 skip the gather and the small BLAS/LAPACK calls, whose
  * fixed costs dominate at ranks of tens: a register-blocked kernel reads
  * the rated rows in place, chunk by chunk, for the Gram's upper triangle
- * and the right-hand side, and a padded float64 Cholesky solves the system
- * (section "fast path" below).  Implicit feedback scales each chunk's rows
- * by sqrt(alpha |r|) into a small buffer for the same kernel, weighs the
- * matrix-free CG terms by alpha |r|, and adds Y^T Y in float64.  Same
+ * and the right-hand side, and a padded float32 Cholesky solves 16 rows'
+ * systems side by side, one per vector lane (a system too ill-conditioned
+ * for float32 is solved again in float64; section "fast path" below).
+ * Implicit feedback scales each chunk's rows by sqrt(alpha |r|) into a
+ * small buffer for the same kernel, weighs the matrix-free CG terms by
+ * alpha |r|, and adds Y^T Y (kept in float64) to each system.  Same
  * equations, same result up to rounding; the generic path stays for
  * float64, NNLS and other CPUs.
  *
@@ -522,16 +524,16 @@ typedef struct {
   float *tf;        /* chunk: the targets of a chunk's ratings */
   float *vf;        /* ldg: CG direction in float32 */
   int64_t pr, ld8;  /* lane-interleaved systems: rows, columns */
-  double *A8;       /* pr x ld8 x LANES: the systems, lane-interleaved */
-  double *x8, *inv8; /* pr x LANES: solutions, inverse diagonals */
+  float *A8;        /* pr x ld8 x LANES: the systems, lane-interleaved */
+  float *x8, *inv8; /* pr x LANES: solutions, inverse diagonals */
   float *Yc;        /* implicit: a chunk of weighted rows (chunk x k) */
 } als_ws;
 
 static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
 
-/* Systems factored side by side by the exact fast solve (one per float64
+/* Systems factored side by side by the exact fast solve (one per float32
  * vector lane). */
-#define LANES 8
+#define LANES 16
 
 /* Rated rows per chunk of the fast path: a third of L1 (CHUNK_BYTES). */
 #define CHUNK_BYTES 16384
@@ -580,10 +582,9 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   SLOT(w->sf, lanes * ldg * sizeof(float));
   SLOT(w->tf, (c->fast ? fast_chunk(c) : 1) * sizeof(float));
   SLOT(w->vf, ldg * sizeof(float));
-  SLOT(w->A8,
-       (size_t)(lanes > 1 ? w->pr * w->ld8 : 1) * LANES * sizeof(double));
-  SLOT(w->x8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(double));
-  SLOT(w->inv8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(double));
+  SLOT(w->A8, (size_t)(lanes > 1 ? w->pr * w->ld8 : 1) * LANES * sizeof(float));
+  SLOT(w->x8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(float));
+  SLOT(w->inv8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(float));
   SLOT(w->Yc, (c->fast && c->implicit ? fast_chunk(c) * k : 1) * sizeof(float));
 #undef SLOT
   for (i = 0; i < ns; i++) off += align64(sizes[i]);
@@ -777,7 +778,7 @@ static inline double target(const als_cfg *c, float v, const double *obias,
  * the rated rows are read in place (no gather), in chunks that stay in L1
  * while a register-blocked kernel sweeps them once per tile of the Gram's
  * upper triangle (the same sweeps also sum the right-hand side); the exact
- * solve factors 8 rows' systems at once in float64, one per vector lane.
+ * solve factors 16 rows' systems at once in float32, one per vector lane.
  * A row's result still depends only on its own inputs, in a fixed order,
  * so thread counts do not change it. */
 #if ALS_AVX512
@@ -811,12 +812,11 @@ AVX512_INLINE void prefetch_row(const float *p, int64_t k, int t0) {
  * evenly over its iterations: the next chunk arrives while this one is
  * computed (into L1 rather than L2: 10 % less time in this kernel, five of
  * five paired runs at rank 64 on ml-20m's shape). */
-AVX512_INLINE void gram_tile(const float *F, int64_t k,
-                             const float *const *rp, int64_t n, int64_t i0,
-                             int64_t c0, __mmask16 mlast, float *G,
-                             int64_t ldg, int first, const int32_t *pf,
-                             int64_t n_pf, const float *t, float *bo,
-                             float *so, const int RB, const int NC,
+AVX512_INLINE void gram_tile(const float *F, int64_t k, const float *const *rp,
+                             int64_t n, int64_t i0, int64_t c0, __mmask16 mlast,
+                             float *G, int64_t ldg, int first,
+                             const int32_t *pf, int64_t n_pf, const float *t,
+                             float *bo, float *so, const int RB, const int NC,
                              const int XR) {
   __m512 acc[TILE_ACC][TILE_NC], v[TILE_NC];
   int a, c;
@@ -1055,38 +1055,47 @@ AVX512_FN static void build_system(int64_t k, int64_t kp, int64_t n, double lam,
 /* ---- the exact solve, LANES systems at a time -----------------------------
  * A 65 x 65 Cholesky vectorized along its rows is bound by the latency of
  * its column steps (sqrt, division, short dependent updates), not by its
- * flops.  Factored LANES at a time, one system per float64 lane, every
- * operation is a whole-vector one on independent data.  Element (i, l)
- * of the systems is the vector at A8 + (i ld8 + l) LANES; rows and columns
- * past kp are padding (identity rows, zero columns) up to pr, a multiple
- * of 4; the right-hand side is column pr.  Each lane's arithmetic is the
- * same sequence whatever the other lanes hold, so a row's solution still
+ * flops.  Factored LANES at a time, one system per float32 lane, every
+ * operation is a whole-vector one on independent data.  The systems are
+ * float32 because their Grams are: the factorization's rounding (about k
+ * eps32 relative) is no larger than the float32 sums' own, and float64
+ * lanes took twice the time (the factorization and building the systems
+ * were 28 % of the user half-step at rank 64).  Element (i, l) of the
+ * systems is the vector at A8 + (i ld8 + l) LANES; rows and columns past
+ * kp are padding (identity rows, zero columns) up to pr, a multiple of 4;
+ * the right-hand side is column pr.  Each lane's arithmetic is the same
+ * sequence whatever the other lanes hold, so a row's solution still
  * depends on its own system only. */
 
-/* Columns of v[0 .. 8) become its rows (an 8 x 8 transpose). */
-AVX512_INLINE void transpose8(__m512d v[8]) {
-  __m512d t[8], u[8];
+/* Columns of v[0 .. 16) become its rows (a 16 x 16 transpose). */
+AVX512_INLINE void transpose16(__m512 v[16]) {
+  __m512 t[16], u[16];
   int i;
-  for (i = 0; i < 4; i++) {
-    t[2 * i] = _mm512_unpacklo_pd(v[2 * i], v[2 * i + 1]);
-    t[2 * i + 1] = _mm512_unpackhi_pd(v[2 * i], v[2 * i + 1]);
+  for (i = 0; i < 8; i++) {
+    t[2 * i] = _mm512_unpacklo_ps(v[2 * i], v[2 * i + 1]);
+    t[2 * i + 1] = _mm512_unpackhi_ps(v[2 * i], v[2 * i + 1]);
   }
-  u[0] = _mm512_shuffle_f64x2(t[0], t[2], 0x88);
-  u[1] = _mm512_shuffle_f64x2(t[0], t[2], 0xdd);
-  u[2] = _mm512_shuffle_f64x2(t[1], t[3], 0x88);
-  u[3] = _mm512_shuffle_f64x2(t[1], t[3], 0xdd);
-  u[4] = _mm512_shuffle_f64x2(t[4], t[6], 0x88);
-  u[5] = _mm512_shuffle_f64x2(t[4], t[6], 0xdd);
-  u[6] = _mm512_shuffle_f64x2(t[5], t[7], 0x88);
-  u[7] = _mm512_shuffle_f64x2(t[5], t[7], 0xdd);
-  v[0] = _mm512_shuffle_f64x2(u[0], u[4], 0x88);
-  v[4] = _mm512_shuffle_f64x2(u[0], u[4], 0xdd);
-  v[1] = _mm512_shuffle_f64x2(u[2], u[6], 0x88);
-  v[5] = _mm512_shuffle_f64x2(u[2], u[6], 0xdd);
-  v[2] = _mm512_shuffle_f64x2(u[1], u[5], 0x88);
-  v[6] = _mm512_shuffle_f64x2(u[1], u[5], 0xdd);
-  v[3] = _mm512_shuffle_f64x2(u[3], u[7], 0x88);
-  v[7] = _mm512_shuffle_f64x2(u[3], u[7], 0xdd);
+  /* t[2i] holds rows 2i, 2i+1 interleaved by pairs of columns 0,1 / 4,5 ..;
+   * combine 64-bit pairs of four rows */
+  for (i = 0; i < 4; i++) {
+    u[4 * i] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0x44);
+    u[4 * i + 1] = _mm512_shuffle_ps(t[4 * i], t[4 * i + 2], 0xEE);
+    u[4 * i + 2] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0x44);
+    u[4 * i + 3] = _mm512_shuffle_ps(t[4 * i + 1], t[4 * i + 3], 0xEE);
+  }
+  /* u[4i + j]: rows 4i .. 4i+3, column j of every 128-bit lane */
+  for (i = 0; i < 4; i++) {
+    t[i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0x88);
+    t[4 + i] = _mm512_shuffle_f32x4(u[i], u[4 + i], 0xDD);
+    t[8 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0x88);
+    t[12 + i] = _mm512_shuffle_f32x4(u[8 + i], u[12 + i], 0xDD);
+  }
+  for (i = 0; i < 4; i++) {
+    v[i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0x88);
+    v[8 + i] = _mm512_shuffle_f32x4(t[i], t[8 + i], 0xDD);
+    v[4 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0x88);
+    v[12 + i] = _mm512_shuffle_f32x4(t[4 + i], t[12 + i], 0xDD);
+  }
 }
 
 #define E8(A, ld, i, l)                                                        \
@@ -1097,45 +1106,44 @@ AVX512_INLINE void transpose8(__m512d v[8]) {
  * + s ldg), rating counts n, ridges lam and target sums tsum: A = [G s;
  * s^T n] + lam I (+ YtY for implicit feedback), b in column pr.  Lanes
  * not in `active` get the identity and b = 0.  Entries left of column
- * (i & ~7) in row i are not written: the factorization never reads them. */
+ * (i & ~15) in row i are not written: the factorization never reads them. */
 AVX512_FN static void build8(const als_cfg *c, als_ws *w, unsigned active,
                              const double *n, const double *lam,
                              const double *tsum) {
   int64_t k = c->k, kp = c->kp, ldg = w->ldg, pr = w->pr, ld = w->ld8;
   int64_t i, l, s, t;
-  double *A = w->A8;
-  __m512d one = _mm512_set1_pd(1.0), lamv[2];
-  for (s = 0; s < LANES; s++) {
-    ((double *)lamv)[s] = (active >> s) & 1 ? lam[s] : 1.0;
-    ((double *)lamv)[LANES + s] = 1.0;
-  }
+  float *A = w->A8;
+  float lamv[LANES];
+  __m512 one = _mm512_set1_ps(1.0f), lv;
+  for (s = 0; s < LANES; s++)
+    lamv[s] = (active >> s) & 1 ? (float)lam[s] : 1.0f;
+  lv = _mm512_loadu_ps(lamv);
   for (i = 0; i < pr; i++) {
-    for (l = i & ~(int64_t)7; l < ld; l += 8) {
-      __m512d v[8];
-      __mmask8 in_g = 0;
-      int64_t nl = ld - l < 8 ? ld - l : 8; /* ld is a multiple of 4 */
-      if (i < k) /* columns l .. l + 7 of G's upper triangle */
-        in_g = (__mmask8)((l >= i ? 0xFF : 0xFF << (i - l)) &
-                          (l + 8 <= k ? 0xFF
-                           : l < k    ? (1u << (k - l)) - 1
-                                      : 0));
+    for (l = i & ~(int64_t)15; l < ld; l += 16) {
+      __m512 v[16];
+      __mmask16 in_g = 0;
+      int64_t nl = ld - l < 16 ? ld - l : 16; /* ld is a multiple of 4 */
+      if (i < k) /* columns l .. l + 15 of G's upper triangle */
+        in_g = (__mmask16)((l >= i ? 0xFFFFu : 0xFFFFu << (i - l)) &
+                           (l + 16 <= k ? 0xFFFFu
+                            : l < k     ? (1u << (k - l)) - 1
+                                        : 0));
       if (!in_g) {
         for (t = 0; t < nl; t++)
-          _mm512_store_pd(E8(A, ld, i, l + t), _mm512_setzero_pd());
+          _mm512_store_ps(E8(A, ld, i, l + t), _mm512_setzero_ps());
         continue;
       }
       for (s = 0; s < LANES; s++)
-        v[s] =
-            (active >> s) & 1
-                ? _mm512_cvtps_pd(_mm512_castps512_ps256(_mm512_maskz_loadu_ps(
-                      (__mmask16)in_g, w->Gf + (s * k + i) * ldg + l)))
-                : _mm512_setzero_pd();
-      transpose8(v);
+        v[s] = (active >> s) & 1
+                   ? _mm512_maskz_loadu_ps(in_g, w->Gf + (s * k + i) * ldg + l)
+                   : _mm512_setzero_ps();
+      transpose16(v);
       for (t = 0; t < nl; t++) {
         if (c->implicit && ((in_g >> t) & 1))
-          v[t] = _mm512_mask_add_pd(v[t], (__mmask8)active, v[t],
-                                    _mm512_set1_pd(c->YtY[i * k + l + t]));
-        _mm512_store_pd(E8(A, ld, i, l + t), v[t]);
+          v[t] =
+              _mm512_mask_add_ps(v[t], (__mmask16)active, v[t],
+                                 _mm512_set1_ps((float)c->YtY[i * k + l + t]));
+        _mm512_store_ps(E8(A, ld, i, l + t), v[t]);
       }
     }
   }
@@ -1146,38 +1154,37 @@ AVX512_FN static void build8(const als_cfg *c, als_ws *w, unsigned active,
       if (kp > k) E8(A, ld, i, k)[s] = w->sf[s * ldg + i];
     }
     if (kp > k) {
-      E8(A, ld, k, k)[s] = n[s];
-      E8(A, ld, k, pr)[s] = tsum[s];
+      E8(A, ld, k, k)[s] = (float)n[s];
+      E8(A, ld, k, pr)[s] = (float)tsum[s];
     }
   }
   for (i = 0; i < pr; i++) {
-    double *d = E8(A, ld, i, i);
-    _mm512_store_pd(d,
-                    _mm512_add_pd(_mm512_load_pd(d), i < kp ? lamv[0] : one));
+    float *d = E8(A, ld, i, i);
+    _mm512_store_ps(d, _mm512_add_ps(_mm512_load_ps(d), i < kp ? lv : one));
   }
 }
 
 /* Rows i0 .. i0 + 3, columns l .. l + 3 of the systems, less the updates
  * of all rows above i0 (U's rows 0 .. i0 - 1), in acc. */
-AVX512_INLINE void chol8_tile(const double *A, int64_t ld, int64_t i0,
-                              int64_t l, __m512d acc[4][4]) {
-  __m512d u[4];
+AVX512_INLINE void chol8_tile(const float *A, int64_t ld, int64_t i0, int64_t l,
+                              __m512 acc[4][4]) {
+  __m512 u[4];
   int64_t m;
   int a, q;
 #pragma GCC unroll 4
   for (a = 0; a < 4; a++)
 #pragma GCC unroll 4
     for (q = 0; q < 4; q++)
-      acc[a][q] = _mm512_load_pd(E8(A, ld, i0 + a, l + q));
-  const double *um = E8(A, ld, 0, i0), *ym = E8(A, ld, 0, l);
+      acc[a][q] = _mm512_load_ps(E8(A, ld, i0 + a, l + q));
+  const float *um = E8(A, ld, 0, i0), *ym = E8(A, ld, 0, l);
   for (m = i0; m > 0; m--, um += ld * LANES, ym += ld * LANES) {
 #pragma GCC unroll 4
-    for (a = 0; a < 4; a++) u[a] = _mm512_load_pd(um + a * LANES);
+    for (a = 0; a < 4; a++) u[a] = _mm512_load_ps(um + a * LANES);
 #pragma GCC unroll 4
     for (q = 0; q < 4; q++) {
-      __m512d y = _mm512_load_pd(ym + q * LANES);
+      __m512 y = _mm512_load_ps(ym + q * LANES);
 #pragma GCC unroll 4
-      for (a = 0; a < 4; a++) acc[a][q] = _mm512_fnmadd_pd(u[a], y, acc[a][q]);
+      for (a = 0; a < 4; a++) acc[a][q] = _mm512_fnmadd_ps(u[a], y, acc[a][q]);
     }
   }
 }
@@ -1189,80 +1196,80 @@ AVX512_INLINE void chol8_tile(const double *A, int64_t ld, int64_t i0,
  * diagonal tile is factored and the tiles right of it are solved against
  * it, still in registers.  Returns the lanes with a non-positive or
  * non-finite pivot. */
-AVX512_FN static unsigned chol8(int64_t p, int64_t pr, int64_t ld, double *A,
-                                double *x, double *inv) {
-  const __m512d zero = _mm512_setzero_pd(), inf = _mm512_set1_pd(INF),
-                one = _mm512_set1_pd(1.0);
+AVX512_FN static unsigned chol8(int64_t p, int64_t pr, int64_t ld, float *A,
+                                float *x, float *inv) {
+  const __m512 zero = _mm512_setzero_ps(), inf = _mm512_set1_ps(INFINITY),
+               one = _mm512_set1_ps(1.0f);
   unsigned bad = 0;
   int64_t i0, i, l;
   int a, b, q;
   for (i0 = 0; i0 < pr; i0 += 4) {
-    __m512d acc[4][4];
+    __m512 acc[4][4];
     /* the diagonal tile: U's 4 x 4 block and the inverse pivots */
     chol8_tile(A, ld, i0, i0, acc);
     for (a = 0; a < 4; a++) {
-      __m512d d = acc[a][a], iv;
-      bad |= (unsigned)(uint8_t) ~(_mm512_cmp_pd_mask(d, zero, _CMP_GT_OQ) &
-                                   _mm512_cmp_pd_mask(d, inf, _CMP_LT_OQ));
-      iv = _mm512_div_pd(one, _mm512_sqrt_pd(d));
-      _mm512_store_pd(inv + (i0 + a) * LANES, iv);
-      for (q = a; q < 4; q++) acc[a][q] = _mm512_mul_pd(iv, acc[a][q]);
+      __m512 d = acc[a][a], iv;
+      bad |= (unsigned)(uint16_t) ~(_mm512_cmp_ps_mask(d, zero, _CMP_GT_OQ) &
+                                    _mm512_cmp_ps_mask(d, inf, _CMP_LT_OQ));
+      iv = _mm512_div_ps(one, _mm512_sqrt_ps(d));
+      _mm512_store_ps(inv + (i0 + a) * LANES, iv);
+      for (q = a; q < 4; q++) acc[a][q] = _mm512_mul_ps(iv, acc[a][q]);
       for (b = a + 1; b < 4; b++)
         for (q = b; q < 4; q++)
-          acc[b][q] = _mm512_fnmadd_pd(acc[a][b], acc[a][q], acc[b][q]);
+          acc[b][q] = _mm512_fnmadd_ps(acc[a][b], acc[a][q], acc[b][q]);
     }
     for (a = 0; a < 4; a++)
       for (q = a; q < 4; q++)
-        _mm512_store_pd(E8(A, ld, i0 + a, i0 + q), acc[a][q]);
+        _mm512_store_ps(E8(A, ld, i0 + a, i0 + q), acc[a][q]);
     /* the tiles right of it (the last one holds b) */
     for (l = i0 + 4; l < ld; l += 4) {
-      const double *d0 = E8(A, ld, i0, i0);
+      const float *d0 = E8(A, ld, i0, i0);
       chol8_tile(A, ld, i0, l, acc);
 #pragma GCC unroll 4
       for (a = 0; a < 4; a++) {
-        __m512d iv = _mm512_load_pd(inv + (i0 + a) * LANES);
+        __m512 iv = _mm512_load_ps(inv + (i0 + a) * LANES);
 #pragma GCC unroll 4
         for (b = 0; b < a; b++) {
           /* U[i0 + b][i0 + a] */
-          __m512d ub = _mm512_load_pd(d0 + ((size_t)b * ld + a) * LANES);
+          __m512 ub = _mm512_load_ps(d0 + ((size_t)b * ld + a) * LANES);
 #pragma GCC unroll 4
           for (q = 0; q < 4; q++)
-            acc[a][q] = _mm512_fnmadd_pd(ub, acc[b][q], acc[a][q]);
+            acc[a][q] = _mm512_fnmadd_ps(ub, acc[b][q], acc[a][q]);
         }
 #pragma GCC unroll 4
         for (q = 0; q < 4; q++) {
-          acc[a][q] = _mm512_mul_pd(iv, acc[a][q]);
-          _mm512_store_pd(E8(A, ld, i0 + a, l + q), acc[a][q]);
+          acc[a][q] = _mm512_mul_ps(iv, acc[a][q]);
+          _mm512_store_ps(E8(A, ld, i0 + a, l + q), acc[a][q]);
         }
       }
     }
   }
   /* U x = y from the bottom, four sums to shorten the chains */
   for (i = pr - 1; i >= 0; i--) {
-    __m512d s0 = zero, s1 = zero, s2 = zero, s3 = zero;
+    __m512 s0 = zero, s1 = zero, s2 = zero, s3 = zero;
     if (i >= p) {
-      _mm512_store_pd(x + i * LANES, zero);
+      _mm512_store_ps(x + i * LANES, zero);
       continue;
     }
     for (l = i + 1; l + 4 <= p; l += 4) {
-      const double *u = E8(A, ld, i, l), *xl = x + l * LANES;
-      s0 = _mm512_fmadd_pd(_mm512_load_pd(u), _mm512_load_pd(xl), s0);
-      s1 = _mm512_fmadd_pd(_mm512_load_pd(u + LANES),
-                           _mm512_load_pd(xl + LANES), s1);
-      s2 = _mm512_fmadd_pd(_mm512_load_pd(u + 2 * LANES),
-                           _mm512_load_pd(xl + 2 * LANES), s2);
-      s3 = _mm512_fmadd_pd(_mm512_load_pd(u + 3 * LANES),
-                           _mm512_load_pd(xl + 3 * LANES), s3);
+      const float *u = E8(A, ld, i, l), *xl = x + l * LANES;
+      s0 = _mm512_fmadd_ps(_mm512_load_ps(u), _mm512_load_ps(xl), s0);
+      s1 = _mm512_fmadd_ps(_mm512_load_ps(u + LANES),
+                           _mm512_load_ps(xl + LANES), s1);
+      s2 = _mm512_fmadd_ps(_mm512_load_ps(u + 2 * LANES),
+                           _mm512_load_ps(xl + 2 * LANES), s2);
+      s3 = _mm512_fmadd_ps(_mm512_load_ps(u + 3 * LANES),
+                           _mm512_load_ps(xl + 3 * LANES), s3);
     }
     for (; l < p; l++)
-      s0 = _mm512_fmadd_pd(_mm512_load_pd(E8(A, ld, i, l)),
-                           _mm512_load_pd(x + l * LANES), s0);
-    _mm512_store_pd(
+      s0 = _mm512_fmadd_ps(_mm512_load_ps(E8(A, ld, i, l)),
+                           _mm512_load_ps(x + l * LANES), s0);
+    _mm512_store_ps(
         x + i * LANES,
-        _mm512_mul_pd(_mm512_sub_pd(_mm512_load_pd(E8(A, ld, i, pr)),
-                                    _mm512_add_pd(_mm512_add_pd(s0, s1),
-                                                  _mm512_add_pd(s2, s3))),
-                      _mm512_load_pd(inv + i * LANES)));
+        _mm512_mul_ps(_mm512_sub_ps(_mm512_load_ps(E8(A, ld, i, pr)),
+                                    _mm512_add_ps(_mm512_add_ps(s0, s1),
+                                                  _mm512_add_ps(s2, s3))),
+                      _mm512_load_ps(inv + i * LANES)));
   }
   return bad;
 }
@@ -1311,8 +1318,7 @@ AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
     for (u = 0; u < 4; u++) {
       y4[u] = F + (size_t)idx[r + u] * (size_t)k;
       if (rhs && r + u + PREFETCH_AHEAD < n)
-        prefetch_row(F + (size_t)idx[r + u + PREFETCH_AHEAD] * (size_t)k, k,
-                     1);
+        prefetch_row(F + (size_t)idx[r + u + PREFETCH_AHEAD] * (size_t)k, k, 1);
     }
 #pragma GCC unroll 4
     for (u = 0; u < 4; u++) {
@@ -1686,6 +1692,27 @@ typedef struct {
   double *bias;
 } lane_row;
 
+/* Lane s's system again, in float64 (build_system from the same float32
+ * Gram, LAPACK's Cholesky): for a system too ill-conditioned for the
+ * float32 factorization (condition number near 1 / (k eps32)), which the
+ * float64 path may still solve.  Its solution goes to x (and bias). */
+static int solve_lane_f64(const als_cfg *c, als_ws *w, int64_t s, double n,
+                          double lam, double tsum, float *x, double *bias) {
+  int64_t k = c->k, kp = c->kp, ldg = w->ldg, ldp = w->ldp, i, j;
+  int rc;
+  build_system(k, kp, (int64_t)n, lam, w->Gf + s * k * ldg, ldg,
+               w->bf + s * ldg, w->sf + s * ldg, tsum,
+               c->implicit ? c->YtY : NULL, w->A, ldp);
+  for (i = 0; i < kp; i++) {
+    for (j = i; j < kp; j++) w->S[i * kp + j] = w->A[i * ldp + j];
+    w->z[i] = w->A[i * ldp + kp];
+  }
+  if ((rc = chol_solve(kp, w->S, w->z)) != CLEARN_OK) return rc;
+  for (j = 0; j < k; j++) x[j] = (float)w->z[j];
+  if (kp > k) *bias = w->z[k];
+  return CLEARN_OK;
+}
+
 /* The exact solve of up to LANES rows (rows[0 .. nr)), each a lane of one
  * factorization; rows without ratings get 0 (as in solve_row).  pf, n_pf:
  * rated rows of the row solved after these, prefetched during the last
@@ -1718,9 +1745,14 @@ static int64_t solve_lanes(const als_cfg *c, als_ws *w, const lane_row *rows,
   bad = chol8(kp, w->pr, w->ld8, w->A8, w->x8, w->inv8);
   for (s = 0; s < nr; s++) {
     if (!((active >> s) & 1)) continue;
-    if ((bad >> s) & 1) return s;
-    for (j = 0; j < k; j++) rows[s].x[j] = (float)w->x8[j * LANES + s];
-    if (kp > k) *rows[s].bias = w->x8[k * LANES + s];
+    if ((bad >> s) & 1) {
+      if (solve_lane_f64(c, w, s, n[s], lam[s], tsum[s], rows[s].x,
+                         rows[s].bias) != CLEARN_OK)
+        return s;
+      continue;
+    }
+    for (j = 0; j < k; j++) rows[s].x[j] = w->x8[j * LANES + s];
+    if (kp > k) *rows[s].bias = (double)w->x8[k * LANES + s];
   }
   return -1;
 }

@@ -613,6 +613,43 @@ static void test_float32_ranks(void) {
   triples_free(&t);
 }
 
+/* The exact fast path factors in float32; a system too ill-conditioned for
+ * that is solved again in float64 rather than refused.  Rank 64, every user
+ * with 3 ratings, a ridge of 4e-5 without count weighting: the Grams have
+ * rank 3 or so, and one item's system (of this seeded fit, on AVX-512)
+ * fails the float32 factorization, whose rounding (about k eps32 |A|)
+ * exceeds the ridge, while the float64 one of the same float32 Gram
+ * succeeds.  Without the retry the fit fails ("not positive definite"); a
+ * ridge a little lower defeats both, as it did before float32 lanes.  The
+ * fit must succeed as the float64 path's does and predict as well. */
+static void test_float32_retry(void) {
+  triples t;
+  clearn_ratings *r;
+  clearn_estimator *a, *b;
+  int64_t u, q;
+  double ra, rb;
+  memset(&t, 0, sizeof t);
+  for (u = 0; u < 200; u++)
+    for (q = 0; q < 3; q++)
+      triples_push(&t, 600, 1000 + u, 50 + (u * 7 + q * 13) % 40,
+                   (float)(1 + (u + q) % 5));
+  r = make_ratings(&t);
+  a = fit_als("rank=64 max_iter=1 reg=4e-5 weighted_reg=false", r, NULL);
+  b = fit_als("rank=64 max_iter=1 reg=4e-5 weighted_reg=false dtype=float64", r,
+              NULL);
+  ra = rmse_of(a, r);
+  rb = rmse_of(b, r);
+  printf("ill-conditioned rows, float32 (retried in float64) vs float64: "
+         "train RMSE %.3g vs %.3g\n",
+         ra, rb);
+  CHECK(isfinite(ra) && fabs(ra - rb) < 1e-3,
+        "ill-conditioned rows: train RMSE %g, float64 path %g", ra, rb);
+  clearn_estimator_free(a);
+  clearn_estimator_free(b);
+  clearn_ratings_free(r);
+  triples_free(&t);
+}
+
 /* The exact solve factors several rows' systems side by side; a row's
  * solution must not depend on which rows share its factorization.  One
  * more user, sorted before all others, shifts every user into another
@@ -1681,6 +1718,7 @@ int main(int argc, char **argv) {
   test_dtype_and_cg();
   test_float32_kernels();
   test_float32_ranks();
+  test_float32_retry();
   test_row_groups();
   test_nonnegative();
   test_save_load_recommend();
