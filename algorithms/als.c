@@ -1278,30 +1278,34 @@ AVX512_FN static unsigned chol8(int64_t p, int64_t pr, int64_t ld, float *A,
  * A row whose rated factor rows fit in L2 runs matrix-free: each step is
  * one pass over those rows (q_r = y_r . p, then out += q_r y_r while y_r
  * is in registers), the first pass also forming the right-hand side.  A
- * longer row would stream from memory once per step; it forms its Gram
- * matrix once with the exact path's kernel instead and runs the same CG
- * steps on it -- the iterates depend on A, b, the start and the step
- * count, not on how A p is computed. */
+ * longer row would stream from memory once per step: in a half-step, all
+ * such rows step together instead, one blocked sweep of the other side
+ * per pass (heavy_cg_rows, below), with the same sums.  (They used to form
+ * their Gram with the exact path's kernel: k / 2 FMAs per rating and
+ * element, where the lockstep passes cost about 2 per pass.) */
 #define CG_FREE_BYTES (1 << 20)
 
 /* out = Y^T (Y v) over the n rows (float32 passes; v and out are the
  * k-vector part, vb and *outb the bias column's, both 0/unused without
  * biases); with rhs, also rhs = Y^T t, *rhsb = sum t_r.  For implicit
  * feedback (W) each row's term is weighted by alpha |r|: out = Y^T
- * diag(alpha |r|) Y v; val is read then even without rhs. */
+ * diag(alpha |r|) Y v; val is read then even without rhs.  With cont the
+ * sums go on from what out, *outb, rhs and *rhsb hold (one pass in
+ * segments: the same sums, in the same order, as in one call). */
 AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
                            const float *val, const double *obias, int64_t n,
                            const float *v, float vb, float *out, double *outb,
-                           float *rhs, double *rhsb, const int NC,
+                           float *rhs, double *rhsb, int cont, const int NC,
                            const int W) {
   int64_t k = c->k, r;
   __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
   __m512 acc[4], racc[4], vv[4], ys[4], vbv = _mm512_set1_ps(vb);
-  double sb = 0, tb = 0;
+  double sb = cont && outb ? *outb : 0, tb = cont && rhsb ? *rhsb : 0;
   int biased = c->kp > k, j;
 #pragma GCC unroll 4
   for (j = 0; j < NC; j++) {
-    acc[j] = racc[j] = _mm512_setzero_ps();
+    acc[j] = cont ? _mm512_load_ps(out + 16 * j) : _mm512_setzero_ps();
+    racc[j] = cont && rhs ? _mm512_load_ps(rhs + 16 * j) : _mm512_setzero_ps();
     vv[j] = _mm512_load_ps(v + 16 * j);
   }
   /* Four ratings at a time: their four dot products reduce together (the
@@ -1422,11 +1426,12 @@ AVX512_FN static void cg_pass_mem(const als_cfg *c, const float *F,
                                   const int32_t *idx, const float *val,
                                   const double *obias, int64_t n,
                                   const float *v, float vb, float *out,
-                                  double *outb, float *rhs, double *rhsb) {
+                                  double *outb, float *rhs, double *rhsb,
+                                  int cont) {
   int64_t k = c->k, nc = (k + 15) / 16, r, j;
   __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
-  double sb = 0, tb = 0;
-  for (j = 0; j < nc; j++) {
+  double sb = cont && outb ? *outb : 0, tb = cont && rhsb ? *rhsb : 0;
+  for (j = 0; j < nc && !cont; j++) {
     _mm512_store_ps(out + 16 * j, _mm512_setzero_ps());
     if (rhs) _mm512_store_ps(rhs + 16 * j, _mm512_setzero_ps());
   }
@@ -1468,53 +1473,40 @@ AVX512_FN static void cg_pass_any(const als_cfg *c, const float *F,
                                   const int32_t *idx, const float *val,
                                   const double *obias, int64_t n,
                                   const float *v, float vb, float *out,
-                                  double *outb, float *rhs, double *rhsb) {
+                                  double *outb, float *rhs, double *rhsb,
+                                  int cont) {
+#define CGP(NC, W)                                                             \
+  cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, cont, NC, W)
   switch ((c->k + 15) / 16) {
   case 1:
     if (c->implicit)
-      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 1, 1);
+      CGP(1, 1);
     else
-      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 1, 0);
+      CGP(1, 0);
     break;
   case 2:
     if (c->implicit)
-      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 2, 1);
+      CGP(2, 1);
     else
-      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 2, 0);
+      CGP(2, 0);
     break;
   case 3:
     if (c->implicit)
-      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 3, 1);
+      CGP(3, 1);
     else
-      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 3, 0);
+      CGP(3, 0);
     break;
   case 4:
     if (c->implicit)
-      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 4, 1);
+      CGP(4, 1);
     else
-      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, 4, 0);
+      CGP(4, 0);
     break;
   default:
-    cg_pass_mem(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb);
+    cg_pass_mem(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, cont);
     break;
   }
-}
-
-/* out (kp) = A v for a system built by build_system (upper triangle of
- * A, lam included). */
-static void dense_apply(const double *A, int64_t ldp, int64_t kp,
-                        const double *v, double *out) {
-  int64_t i, j;
-  for (i = 0; i < kp; i++) out[i] = 0;
-  for (i = 0; i < kp; i++) {
-    const double *a = A + i * ldp;
-    double s = a[i] * v[i];
-    for (j = i + 1; j < kp; j++) {
-      s += a[j] * v[j];
-      out[j] += a[j] * v[i];
-    }
-    out[i] += s;
-  }
+#undef CGP
 }
 
 /* out += YtY v (k x k, float64, symmetric) for implicit feedback, by
@@ -1552,7 +1544,7 @@ static void cg_free_apply(const als_cfg *c, als_ws *w, const int32_t *idx,
   double ob = 0;
   for (j = 0; j < w->ldg; j++) w->vf[j] = j < k ? (float)v[j] : 0.0f;
   cg_pass_any(c, other, idx, val, NULL, n, w->vf, kp > k ? (float)v[k] : 0.0f,
-              w->sf, &ob, NULL, NULL);
+              w->sf, &ob, NULL, NULL, 0);
   for (j = 0; j < k; j++) out[j] = (double)w->sf[j] + lam * v[j];
   if (kp > k) out[k] = ob + lam * v[k];
   add_yty(c, v, out);
@@ -1625,48 +1617,35 @@ static void gram_rows(const als_cfg *c, als_ws *w, int64_t lane,
   }
 }
 
-/* solve_row_fast for solver=cg: cg_row's steps. */
+/* solve_row_fast for solver=cg: cg_row's steps, matrix-free (a half-step
+ * takes its heavy rows to heavy_cg_rows instead). */
 static int cg_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
                        const float *val, int64_t n, const float *other,
-                       const double *obias, float *xrow, double *bias,
-                       const int32_t *pf, int64_t n_pf) {
-  int64_t k = c->k, kp = c->kp, ldg = w->ldg, ldp = w->ldp, i, it;
+                       const double *obias, float *xrow, double *bias) {
+  int64_t k = c->k, kp = c->kp, ldg = w->ldg, i, it;
   double lam = row_lam(c->reg, c->weighted, c->rexp,
                        reg_count(c->implicit, val, n));
   double *x = w->x, *r = w->r, *p = w->p, *Ap = w->Ap, *b = w->z, rs, rsn;
-  int matrix_free = (double)n * (double)k * 4 <= CG_FREE_BYTES;
+  double ob = 0, tb = 0;
   for (i = 0; i < k; i++) x[i] = xrow[i];
   if (kp > k) x[k] = *bias;
-  if (matrix_free) {
-    double ob = 0, tb = 0;
-    for (i = 0; i < ldg; i++) w->vf[i] = i < k ? (float)x[i] : 0.0f;
-    cg_pass_any(c, other, idx, val, obias, n, w->vf,
-                kp > k ? (float)x[k] : 0.0f, w->sf, &ob, w->bf, &tb);
-    for (i = 0; i < k; i++) {
-      Ap[i] = (double)w->sf[i] + lam * x[i];
-      b[i] = w->bf[i];
-    }
-    if (kp > k) {
-      Ap[k] = ob + lam * x[k];
-      b[k] = tb;
-    }
-    add_yty(c, x, Ap);
-  } else {
-    double tsum;
-    gram_rows(c, w, 0, idx, val, n, other, obias, pf, n_pf, &tsum);
-    build_system(k, kp, n, lam, w->Gf, ldg, w->bf, w->sf, tsum,
-                 c->implicit ? c->YtY : NULL, w->A, ldp);
-    for (i = 0; i < kp; i++) b[i] = w->A[i * ldp + kp];
-    dense_apply(w->A, ldp, kp, x, Ap);
+  for (i = 0; i < ldg; i++) w->vf[i] = i < k ? (float)x[i] : 0.0f;
+  cg_pass_any(c, other, idx, val, obias, n, w->vf, kp > k ? (float)x[k] : 0.0f,
+              w->sf, &ob, w->bf, &tb, 0);
+  for (i = 0; i < k; i++) {
+    Ap[i] = (double)w->sf[i] + lam * x[i];
+    b[i] = w->bf[i];
   }
+  if (kp > k) {
+    Ap[k] = ob + lam * x[k];
+    b[k] = tb;
+  }
+  add_yty(c, x, Ap);
   for (i = 0; i < kp; i++) p[i] = r[i] = b[i] - Ap[i];
   rs = dot_d(r, r, kp);
   for (it = 0; it < c->cg_steps && rs > 1e-30; it++) {
     double pAp, a;
-    if (matrix_free)
-      cg_free_apply(c, w, idx, val, n, other, lam, p, Ap);
-    else
-      dense_apply(w->A, ldp, kp, p, Ap);
+    cg_free_apply(c, w, idx, val, n, other, lam, p, Ap);
     pAp = dot_d(p, Ap, kp);
     if (!(pAp > 0)) break;
     a = rs / pAp;
@@ -1681,6 +1660,204 @@ static int cg_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
   for (i = 0; i < k; i++) xrow[i] = (float)x[i];
   if (kp > k) *bias = x[k];
   return CLEARN_OK;
+}
+
+/* ---- CG for heavy rows, in lockstep ----------------------------------------
+ * A row whose rated rows do not fit in L2 (more than CG_FREE_BYTES) would
+ * stream them from memory once per CG pass; the Gram instead costs k / 2
+ * FMAs per rating and element, several passes' worth.  So a half-step's
+ * heavy rows take their CG steps together: each pass is one sweep over
+ * the other side's factor rows in blocks of CG_FREE_BYTES, each block read
+ * into L2 once, in order, then every heavy row adds the terms of its
+ * ratings that fall in the block (its ratings are sorted by index, so a
+ * cursor per row finds them; unsorted ones are still all taken, in order,
+ * only slower).  A row's sums are then those of one matrix-free pass
+ * (cg_pass with cont), and its steps are cg_row_fast's matrix-free ones:
+ * the result depends on the row's inputs only, not on the blocks, the
+ * thread or the other heavy rows. */
+typedef struct {
+  const int32_t *idx;
+  const float *val;
+  int64_t n, at; /* ratings; the next one of the current pass */
+  float *xrow;   /* where the solution goes */
+  double *bias;
+  double lam, rs, ob, tb;
+  int live;                   /* still stepping */
+  double *x, *r, *p, *Ap, *b; /* kp each */
+  float *vf, *sf, *bf;        /* ldg each (64-byte aligned), vb: v[k] */
+  float vb;
+} heavy_row;
+
+/* Whether a row of n ratings runs in lockstep (cg_row_fast's test). */
+static int heavy_cg(const als_cfg *c, int64_t n) {
+  return c->fast && c->cg && (double)n * (double)c->k * 4 > CG_FREE_BYTES;
+}
+
+/* One pass for the live rows h[0 .. nh): out (sf, ob) = Y^T (Y v), and with
+ * rhs also (bf, tb) = Y^T t, block by block of F's rows up to n_other (any
+ * ratings past it are taken with the last block). */
+AVX512_FN static void heavy_pass(const als_cfg *c, heavy_row *h, int64_t nh,
+                                 const float *F, int64_t n_other,
+                                 const double *obias, int rhs) {
+  int64_t k = c->k, blk = (int64_t)(CG_FREE_BYTES / (4.0 * (double)k)), b0, q;
+  if (blk < 1) blk = 1;
+  for (q = 0; q < nh; q++) h[q].at = 0;
+  for (b0 = 0; b0 < n_other; b0 += blk) {
+    int64_t b1 = n_other - b0 < blk ? n_other : b0 + blk;
+    int last = b1 == n_other;
+    const char *p = (const char *)(F + (size_t)b0 * (size_t)k),
+               *e = (const char *)(F + (size_t)b1 * (size_t)k);
+    /* the block into L2, in address order */
+    for (; p < e; p += 64) _mm_prefetch(p, _MM_HINT_T1);
+    for (q = 0; q < nh; q++) {
+      heavy_row *o = &h[q];
+      int64_t end = o->at;
+      if (!o->live) continue;
+      while (end < o->n && (last || o->idx[end] < b1)) end++;
+      if (end == o->at) continue;
+      cg_pass_any(c, F, o->idx + o->at, o->val + o->at, obias, end - o->at,
+                  o->vf, o->vb, o->sf, &o->ob, rhs ? o->bf : NULL,
+                  rhs ? &o->tb : NULL, o->at > 0);
+      o->at = end;
+    }
+  }
+}
+
+/* v (kp) into the row's float32 pass vector and bias scalar. */
+static void heavy_load_v(const als_cfg *c, heavy_row *o, int64_t ldg,
+                         const double *v) {
+  int64_t i;
+  for (i = 0; i < ldg; i++) o->vf[i] = i < c->k ? (float)v[i] : 0.0f;
+  o->vb = c->kp > c->k ? (float)v[c->k] : 0.0f;
+}
+
+/* cg_row_fast's matrix-free steps for the rows h[0 .. nh) together (their
+ * x, bias and ratings set by the caller); F's rows number n_other. */
+AVX512_FN static int heavy_cg_rows(const als_cfg *c, heavy_row *h, int64_t nh,
+                                   const float *F, int64_t n_other,
+                                   const double *obias, int64_t ldg) {
+  int64_t k = c->k, kp = c->kp, q, i, it;
+  for (q = 0; q < nh; q++) {
+    heavy_row *o = &h[q];
+    o->lam = row_lam(c->reg, c->weighted, c->rexp,
+                     reg_count(c->implicit, o->val, o->n));
+    for (i = 0; i < k; i++) o->x[i] = o->xrow[i];
+    if (kp > k) o->x[k] = *o->bias;
+    heavy_load_v(c, o, ldg, o->x);
+    o->ob = o->tb = 0;
+    o->live = 1;
+  }
+  heavy_pass(c, h, nh, F, n_other, obias, 1);
+  for (q = 0; q < nh; q++) {
+    heavy_row *o = &h[q];
+    for (i = 0; i < k; i++) {
+      o->Ap[i] = (double)o->sf[i] + o->lam * o->x[i];
+      o->b[i] = o->bf[i];
+    }
+    if (kp > k) {
+      o->Ap[k] = o->ob + o->lam * o->x[k];
+      o->b[k] = o->tb;
+    }
+    add_yty(c, o->x, o->Ap);
+    for (i = 0; i < kp; i++) o->p[i] = o->r[i] = o->b[i] - o->Ap[i];
+    o->rs = dot_d(o->r, o->r, kp);
+  }
+  for (it = 0; it < c->cg_steps; it++) {
+    int64_t n_live = 0;
+    for (q = 0; q < nh; q++) {
+      heavy_row *o = &h[q];
+      o->live = o->live && o->rs > 1e-30;
+      if (!o->live) continue;
+      heavy_load_v(c, o, ldg, o->p);
+      o->ob = 0;
+      n_live++;
+    }
+    if (n_live == 0) break;
+    heavy_pass(c, h, nh, F, n_other, obias, 0);
+    for (q = 0; q < nh; q++) {
+      heavy_row *o = &h[q];
+      double pAp, a, rsn;
+      if (!o->live) continue;
+      for (i = 0; i < k; i++) o->Ap[i] = (double)o->sf[i] + o->lam * o->p[i];
+      if (kp > k) o->Ap[k] = o->ob + o->lam * o->p[k];
+      add_yty(c, o->p, o->Ap);
+      pAp = dot_d(o->p, o->Ap, kp);
+      if (!(pAp > 0)) {
+        o->live = 0;
+        continue;
+      }
+      a = o->rs / pAp;
+      for (i = 0; i < kp; i++) {
+        o->x[i] += a * o->p[i];
+        o->r[i] -= a * o->Ap[i];
+      }
+      rsn = dot_d(o->r, o->r, kp);
+      for (i = 0; i < kp; i++) o->p[i] = o->r[i] + (rsn / o->rs) * o->p[i];
+      o->rs = rsn;
+    }
+  }
+  for (q = 0; q < nh; q++) {
+    for (i = 0; i < k; i++) h[q].xrow[i] = (float)h[q].x[i];
+    if (kp > k) *h[q].bias = h[q].x[k];
+  }
+  return CLEARN_OK;
+}
+
+/* The heavy rows rows[0 .. nh) of a half-step (indices into ptr) owned by
+ * this thread (owner[j] == me): their state, then heavy_cg_rows. */
+static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
+                         const int *owner, int64_t nh, int me,
+                         const int64_t *ptr, const int32_t *idx,
+                         const float *val, const float *F, const double *obias,
+                         float *X, double *xbias) {
+  int64_t kp = c->kp, ldg = (c->k + 15) & ~(int64_t)15, j, mine = 0, q = 0,
+          n_other = 0;
+  size_t per = 5 * align64((size_t)kp * sizeof(double)) +
+               3 * align64((size_t)ldg * sizeof(float));
+  heavy_row *h;
+  char *buf = NULL;
+  int rc;
+  for (j = 0; j < nh; j++) {
+    int64_t r = rows[j], n = ptr[r + 1] - ptr[r];
+    if (n > 0 && idx[ptr[r] + n - 1] + 1 > n_other)
+      n_other = idx[ptr[r] + n - 1] + 1;
+    mine += owner[j] == me;
+  }
+  if (mine == 0) return CLEARN_OK;
+  h = calloc((size_t)mine, sizeof *h);
+  if (h == NULL || posix_memalign((void **)&buf, 64, per * (size_t)mine)) {
+    free(h);
+    return CLEARN_ENOMEM;
+  }
+  for (j = 0; j < nh; j++) {
+    int64_t r = rows[j];
+    heavy_row *o;
+    char *b;
+    size_t off = 0;
+    if (owner[j] != me) continue;
+    o = &h[q];
+    b = buf + per * (size_t)q++;
+    o->idx = idx + ptr[r];
+    o->val = val + ptr[r];
+    o->n = ptr[r + 1] - ptr[r];
+    o->xrow = X + r * c->k;
+    o->bias = xbias ? &xbias[r] : NULL;
+#define HSLOT(f, T, cnt)                                                       \
+  (o->f = (T *)(b + off), off += align64((size_t)(cnt) * sizeof(T)))
+    HSLOT(x, double, kp);
+    HSLOT(r, double, kp);
+    HSLOT(p, double, kp);
+    HSLOT(Ap, double, kp);
+    HSLOT(b, double, kp);
+    HSLOT(vf, float, ldg);
+    HSLOT(sf, float, ldg);
+    HSLOT(bf, float, ldg);
+#undef HSLOT
+  }
+  rc = heavy_cg_rows(c, h, mine, F, n_other, obias, ldg);
+  free(buf);
+  free(h);
+  return rc;
 }
 
 /* One lane of solve_lanes: a row's ratings and where its solution goes. */
@@ -1765,8 +1942,7 @@ static int solve_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
                           const double *obias, float *xrow, double *bias,
                           const int32_t *pf, int64_t n_pf) {
   lane_row q;
-  if (c->cg)
-    return cg_row_fast(c, w, idx, val, n, other, obias, xrow, bias, pf, n_pf);
+  if (c->cg) return cg_row_fast(c, w, idx, val, n, other, obias, xrow, bias);
   q.idx = idx;
   q.val = val;
   q.n = n;
@@ -1836,6 +2012,21 @@ static int fast_path_ok(const als_cfg *c) {
 static void dots_wide(const float *F, int64_t k, const int32_t *idx, int64_t n,
                       const double *b, double *out) {
   (void)F, (void)k, (void)idx, (void)n, (void)b, (void)out;
+}
+
+static int heavy_cg(const als_cfg *c, int64_t n) {
+  (void)c, (void)n;
+  return 0;
+}
+
+static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
+                         const int *owner, int64_t nh, int me,
+                         const int64_t *ptr, const int32_t *idx,
+                         const float *val, const float *F, const double *obias,
+                         float *X, double *xbias) {
+  (void)c, (void)rows, (void)owner, (void)nh, (void)me, (void)ptr, (void)idx;
+  (void)val, (void)F, (void)obias, (void)X, (void)xbias;
+  return CLEARN_EUNSUPPORTED;
 }
 #endif
 
@@ -1958,8 +2149,21 @@ static int half_step(const als_cfg *c, int nt, int64_t n_rows,
                      const int64_t *ptr, const int32_t *idx, const float *val,
                      const void *other, const double *obias, void *X,
                      double *xbias, int64_t cap, int64_t *bad) {
-  int row_rc = CLEARN_OK, nomem = 0;
-  int64_t first_bad = n_rows;
+  int row_rc = CLEARN_OK, nomem = 0, *owner = NULL;
+  int64_t first_bad = n_rows, nh = 0, r, *heavy = NULL;
+  /* CG's heavy rows run in lockstep after the others (heavy_cg_rows) */
+  for (r = 0; r < n_rows; r++) nh += heavy_cg(c, ptr[r + 1] - ptr[r]);
+  if (nh > 0) {
+    heavy = malloc((size_t)nh * sizeof *heavy);
+    owner = malloc((size_t)nh * sizeof *owner);
+    if (heavy == NULL || owner == NULL) {
+      free(heavy);
+      free(owner);
+      return CLEARN_ENOMEM;
+    }
+    for (r = 0, nh = 0; r < n_rows; r++)
+      if (heavy_cg(c, ptr[r + 1] - ptr[r])) heavy[nh++] = r;
+  }
 #pragma omp parallel num_threads(nt)
   {
     als_ws w;
@@ -2004,7 +2208,7 @@ static int half_step(const als_cfg *c, int nt, int64_t n_rows,
       /* the next row's ratings, for the fast path to prefetch */
       int64_t nx = r + 1 < n_rows ? r + 1 : r;
       int e;
-      if (wrc != CLEARN_OK) continue;
+      if (wrc != CLEARN_OK || heavy_cg(c, ptr[r + 1] - ptr[r])) continue;
       e = solve_row(c, &w, idx + ptr[r], val + ptr[r], ptr[r + 1] - ptr[r],
                     other, obias, row_ptr(X, r, c->k, c->es),
                     xbias ? &xbias[r] : NULL, idx + ptr[nx],
@@ -2017,8 +2221,33 @@ static int half_step(const als_cfg *c, int nt, int64_t n_rows,
         }
       }
     }
+    if (nh > 0) {
+      int e;
+#pragma omp single
+      {
+        /* each heavy row to the thread with the fewest ratings so far */
+        int team = omp_get_num_threads(), t;
+        int64_t load[64] = {0}, j;
+        if (team > 64) team = 64;
+        for (j = 0; j < nh; j++) {
+          int best = 0;
+          for (t = 1; t < team; t++)
+            if (load[t] < load[best]) best = t;
+          owner[j] = best;
+          load[best] += ptr[heavy[j] + 1] - ptr[heavy[j]];
+        }
+      }
+      e = heavy_cg_team(c, heavy, owner, nh, omp_get_thread_num(), ptr, idx,
+                        val, other, obias, X, xbias);
+      if (e != CLEARN_OK) {
+#pragma omp atomic write
+        nomem = 1;
+      }
+    }
     ws_free(&w);
   }
+  free(heavy);
+  free(owner);
   *bad = first_bad < n_rows ? first_bad : -1;
   return nomem ? CLEARN_ENOMEM : row_rc;
 }
