@@ -90,21 +90,54 @@ int clearn__h5_write(hid_t loc, const char *name, const void *data,
   return rc;
 }
 
+void clearn__h5_chunk_sizes(hid_t dset, hid_t dcpl, hsize_t *exact,
+                            hsize_t *least) {
+  hsize_t chunk[H5S_MAX_RANK], elems = 1;
+  int nf, rank, i, fletcher = 0;
+  hid_t t;
+  size_t es = 0;
+  *exact = 0;
+  *least = 1;
+  H5E_BEGIN_TRY {
+    nf = H5Pget_nfilters(dcpl);
+    for (i = 0; i < nf && i < 32; i++) {
+      unsigned flags = 0;
+      size_t nelmts = 0;
+      if (H5Pget_filter2(dcpl, (unsigned)i, &flags, &nelmts, NULL, 0, NULL,
+                         NULL) == H5Z_FILTER_FLETCHER32)
+        fletcher = 1;
+    }
+    rank = H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
+    if ((t = H5Dget_type(dset)) >= 0) {
+      es = H5Tget_size(t);
+      H5Tclose(t);
+    }
+  }
+  H5E_END_TRY;
+  if (!fletcher) return;
+  *least = 5; /* the checksum and at least a byte of data */
+  if (nf != 1 || rank < 1 || es == 0) return;
+  for (i = 0; i < rank; i++) elems *= chunk[i];
+  *exact = elems * es + 4;
+}
+
 /* Does the chunk index of a chunked 2-D dataset cover the grid exactly --
  * as many chunks as the grid has cells, each cell found by coordinates,
  * none with its checksum filter marked as skipped?  The 1.8-format chunk
  * index (a v1 B-tree) carries no checksum of its own: a damaged key makes
  * HDF5 return the fill value for a chunk it no longer finds, and a damaged
- * filter mask makes it skip the Fletcher-32 check, both silently.  (Some
- * damaged keys still pass this lookup but not H5Dread's; clearn's NaN fill
- * value covers those.) */
+ * filter mask makes it skip the Fletcher-32 check, both silently, and a
+ * damaged size makes HDF5's Fletcher-32 filter read out of bounds
+ * (clearn__h5_chunk_sizes).  (Some damaged keys still pass this lookup but
+ * not H5Dread's; clearn's NaN fill value covers those.) */
 static int chunks_complete(hid_t dset, hid_t dcpl, hid_t space,
                            const hsize_t dims[2]) {
-  hsize_t chunk[2] = {0, 0}, n = 0, grid[2], r, c;
+  hsize_t chunk[2] = {0, 0}, n = 0, grid[2], r, c, exact, least;
   unsigned fletcher_bit = 0, k;
   int nfilters, ok = 1;
   if (H5Pget_chunk(dcpl, 2, chunk) != 2 || chunk[0] == 0 || chunk[1] == 0)
     return 0;
+  clearn__h5_chunk_sizes(dset, dcpl, &exact, &least);
   grid[0] = (dims[0] + chunk[0] - 1) / chunk[0];
   grid[1] = (dims[1] + chunk[1] - 1) / chunk[1];
   /* HDF5 1.10.8 refuses H5S_ALL here: pass the file space. */
@@ -124,7 +157,8 @@ static int chunks_complete(hid_t dset, hid_t dcpl, hid_t space,
       haddr_t addr = HADDR_UNDEF;
       unsigned mask = 0;
       ok = H5Dget_chunk_info_by_coord(dset, off, &mask, &addr, &size) >= 0 &&
-           addr != HADDR_UNDEF && size > 0 && (mask & fletcher_bit) == 0;
+           addr != HADDR_UNDEF && size >= least &&
+           (exact == 0 || size == exact) && (mask & fletcher_bit) == 0;
     }
   return ok;
 }

@@ -426,15 +426,16 @@ static void array_close(array *a) {
 }
 
 /* Is rows [start, start + count) of a chunked rows x 1 dataset backed by
- * stored chunks with their checksum filter applied?  The 1.8-format chunk
- * index has no checksum, and a chunk HDF5 cannot find reads as the fill
- * value without an error (as in h5io.c). */
+ * stored chunks of the right size with their checksum filter applied?
+ * The 1.8-format chunk index has no checksum, and a chunk HDF5 cannot find
+ * reads as the fill value without an error (as in h5io.c). */
 static int chunks_cover(hid_t dset, hid_t dcpl, int64_t start, int64_t count,
                         unsigned fletcher_bit) {
-  hsize_t chunk[2] = {0, 0}, c, c0, c1;
+  hsize_t chunk[2] = {0, 0}, c, c0, c1, exact, least;
   if (count == 0) return 1;
   if (H5Pget_chunk(dcpl, 2, chunk) != 2 || chunk[0] == 0 || chunk[1] != 1)
     return 0;
+  clearn__h5_chunk_sizes(dset, dcpl, &exact, &least);
   c0 = (hsize_t)start / chunk[0];
   c1 = ((hsize_t)(start + count) - 1) / chunk[0];
   for (c = c0; c <= c1; c++) {
@@ -442,7 +443,8 @@ static int chunks_cover(hid_t dset, hid_t dcpl, int64_t start, int64_t count,
     haddr_t addr = HADDR_UNDEF;
     unsigned mask = 0;
     if (H5Dget_chunk_info_by_coord(dset, off, &mask, &addr, &size) < 0 ||
-        addr == HADDR_UNDEF || size == 0 || (mask & fletcher_bit) != 0)
+        addr == HADDR_UNDEF || size < least || (exact != 0 && size != exact) ||
+        (mask & fletcher_bit) != 0)
       return 0;
   }
   return 1;

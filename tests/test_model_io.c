@@ -519,7 +519,8 @@ static void test_corrupt_data(void) {
  * (3 x u64, the last for the element), child address (u64), little-endian
  * -- and damage it three ways that HDF5 alone would not notice: a moved
  * chunk (read back as zeros), a moved element offset (the same), and the
- * Fletcher-32 filter marked as skipped (no checksum test). */
+ * Fletcher-32 filter marked as skipped (no checksum test); then its size
+ * (see below). */
 static void test_corrupt_chunk_index(void) {
   char good[512], p[512];
   unsigned char key[40], *buf = NULL;
@@ -584,6 +585,31 @@ static void test_corrupt_chunk_index(void) {
               clearn_last_error());
         CHECK(est == NULL, "out set");
       }
+      clearn_estimator_free(est);
+    }
+    /* A chunk size below Fletcher-32's 4 checksum bytes (found by
+     * fuzz_model): HDF5 1.10's filter then read far out of bounds.  Now
+     * refused before any read. */
+    for (i = 0; i < 3; i++) {
+      static const unsigned sizes[3] = {2, 3, 0x10003};
+      unsigned char old[4];
+      clearn_estimator *est = NULL;
+      int rc, b;
+      memcpy(old, buf + at, 4);
+      for (b = 0; b < 4; b++)
+        buf[at + b] = (unsigned char)(sizes[i] >> (8 * b));
+      path_in(p, sizeof p, "index.h5");
+      f = fopen(p, "wb");
+      if (f) {
+        fwrite(buf, 1, (size_t)n, f);
+        fclose(f);
+      }
+      memcpy(buf + at, old, 4);
+      rc = clearn_estimator_load(p, "ridge", &est);
+      CHECK(rc == CLEARN_EFORMAT && strstr(clearn_last_error(), "coef"),
+            "chunk size %u: status %d, message %s", sizes[i], rc,
+            clearn_last_error());
+      CHECK(est == NULL, "out set");
       clearn_estimator_free(est);
     }
     clearn_matrix_free(ref_coef);
