@@ -4,6 +4,11 @@
 #
 # usage: tools/fuzz.sh [SECONDS_PER_TARGET (60)] [BUILD_DIR (build-fuzz)]
 #
+# The runs are seeded (CLEARN_FUZZ_SEED, default 1; 0 lets libFuzzer pick
+# one): the test command's short run then replays the same inputs every
+# time, so a change is judged by its own code, not by which random inputs
+# a run happened to draw.  Longer or differently seeded runs explore.
+#
 # Corpora grow in BUILD_DIR/corpus/<target> (seeded from tests/fuzz/corpus
 # and from small files written by fuzz_seeds); crash inputs land in
 # BUILD_DIR/crashes.  Exit status 1 if any target crashed.  Needs the
@@ -12,6 +17,7 @@
 set -eu
 cd "$(dirname "$0")/.."
 SECS=${1:-60}
+SEED=${CLEARN_FUZZ_SEED:-1}
 B=${2:-build-fuzz}
 CC=clang cmake -S . -B "$B" -DCMAKE_BUILD_TYPE=RelWithDebInfo \
   -DCMAKE_C_FLAGS_RELWITHDEBINFO="-O1 -g" -DCLEARN_FUZZ=ON \
@@ -32,7 +38,7 @@ export ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1
 status=0
 for t in fuzz_ratings_text fuzz_ratings_h5 fuzz_model; do
   log="$B/$t.log"
-  if "$B/tests/fuzz/$t" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
+  if "$B/tests/fuzz/$t" -seed="$SEED" -max_total_time="$SECS" -timeout=10 -rss_limit_mb=2048 \
       -artifact_prefix="$B/crashes/$t-" -print_final_stats=1 \
       "$B/corpus/$t" >"$log" 2>&1; then
     result="no crash"
