@@ -577,15 +577,18 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   SLOT(w->w, kp * sizeof(double));
   SLOT(w->s, kp * sizeof(double));
   SLOT(w->P, kp * sizeof(int));
-  SLOT(w->Gf, (c->fast ? lanes * k : 1) * ldg * sizeof(float));
+  /* the Grams (and their chunk buffers) are the exact solve's: CG's passes
+   * are matrix-free */
+  SLOT(w->Gf, (c->fast && !c->cg ? lanes * k : 1) * ldg * sizeof(float));
   SLOT(w->bf, lanes * ldg * sizeof(float));
   SLOT(w->sf, lanes * ldg * sizeof(float));
-  SLOT(w->tf, (c->fast ? fast_chunk(c) : 1) * sizeof(float));
+  SLOT(w->tf, (c->fast && !c->cg ? fast_chunk(c) : 1) * sizeof(float));
   SLOT(w->vf, ldg * sizeof(float));
   SLOT(w->A8, (size_t)(lanes > 1 ? w->pr * w->ld8 : 1) * LANES * sizeof(float));
   SLOT(w->x8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(float));
   SLOT(w->inv8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(float));
-  SLOT(w->Yc, (c->fast && c->implicit ? fast_chunk(c) * k : 1) * sizeof(float));
+  SLOT(w->Yc, (c->fast && !c->cg && c->implicit ? fast_chunk(c) * k : 1) *
+                  sizeof(float));
 #undef SLOT
   for (i = 0; i < ns; i++) off += align64(sizes[i]);
   if (posix_memalign(&w->block, 64, off) != 0) {
