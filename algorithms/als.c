@@ -1538,21 +1538,6 @@ AVX512_FN static void add_yty(const als_cfg *c, const double *v, double *out) {
   }
 }
 
-/* One matrix-free A v: v (kp, float64) to float32, a pass, back, + lam v
- * (+ YtY v for implicit feedback). */
-static void cg_free_apply(const als_cfg *c, als_ws *w, const int32_t *idx,
-                          const float *val, int64_t n, const float *other,
-                          double lam, const double *v, double *out) {
-  int64_t k = c->k, kp = c->kp, j;
-  double ob = 0;
-  for (j = 0; j < w->ldg; j++) w->vf[j] = j < k ? (float)v[j] : 0.0f;
-  cg_pass_any(c, other, idx, val, NULL, n, w->vf, kp > k ? (float)v[k] : 0.0f,
-              w->sf, &ob, NULL, NULL, 0);
-  for (j = 0; j < k; j++) out[j] = (double)w->sf[j] + lam * v[j];
-  if (kp > k) out[k] = ob + lam * v[k];
-  add_yty(c, v, out);
-}
-
 /* The implicit Gram's rows sqrt(alpha |r|) y_r of one chunk, into buf (m x
  * k); the rows pf[0 .. n_pf) are prefetched into L2 on the way. */
 AVX512_FN static void scale_chunk(const als_cfg *c, const float *F,
@@ -1620,48 +1605,87 @@ static void gram_rows(const als_cfg *c, als_ws *w, int64_t lane,
   }
 }
 
+/* One row's CG on the fast path, between passes: the float64 iterates (kp
+ * each), the float32 pass vector vf (v's first k entries, zero-padded to
+ * ldg; its bias entry vb) and the pass's sums sf, ob (Y^T Y v) and bf, tb
+ * (Y^T t, first pass only). */
+typedef struct {
+  double *x, *r, *p, *Ap, *b;
+  float *vf, *sf, *bf;
+  float vb;
+  double lam, rs, ob, tb;
+} cg_vecs;
+
+/* v (kp) as the next pass's vector; the bias sum starts at 0. */
+static void cg_set_v(const als_cfg *c, cg_vecs *s, int64_t ldg,
+                     const double *v) {
+  int64_t i;
+  for (i = 0; i < ldg; i++) s->vf[i] = i < c->k ? (float)v[i] : 0.0f;
+  s->vb = c->kp > c->k ? (float)v[c->k] : 0.0f;
+  s->ob = 0;
+}
+
+/* After the first pass (over x, with the right-hand side): A x and b, then
+ * r = p = b - A x and rs = r . r. */
+static void cg_begin(const als_cfg *c, cg_vecs *s) {
+  int64_t k = c->k, kp = c->kp, i;
+  for (i = 0; i < k; i++) {
+    s->Ap[i] = (double)s->sf[i] + s->lam * s->x[i];
+    s->b[i] = s->bf[i];
+  }
+  if (kp > k) {
+    s->Ap[k] = s->ob + s->lam * s->x[k];
+    s->b[k] = s->tb;
+  }
+  add_yty(c, s->x, s->Ap);
+  for (i = 0; i < kp; i++) s->p[i] = s->r[i] = s->b[i] - s->Ap[i];
+  s->rs = dot_d(s->r, s->r, kp);
+}
+
+/* After a pass over p: A p, then one CG step.  0 (nothing updated) when
+ * p^T A p is not positive: the steps end. */
+static int cg_step(const als_cfg *c, cg_vecs *s) {
+  int64_t k = c->k, kp = c->kp, i;
+  double pAp, a, rsn;
+  for (i = 0; i < k; i++) s->Ap[i] = (double)s->sf[i] + s->lam * s->p[i];
+  if (kp > k) s->Ap[k] = s->ob + s->lam * s->p[k];
+  add_yty(c, s->p, s->Ap);
+  pAp = dot_d(s->p, s->Ap, kp);
+  if (!(pAp > 0)) return 0;
+  a = s->rs / pAp;
+  for (i = 0; i < kp; i++) {
+    s->x[i] += a * s->p[i];
+    s->r[i] -= a * s->Ap[i];
+  }
+  rsn = dot_d(s->r, s->r, kp);
+  for (i = 0; i < kp; i++) s->p[i] = s->r[i] + (rsn / s->rs) * s->p[i];
+  s->rs = rsn;
+  return 1;
+}
+
 /* solve_row_fast for solver=cg: cg_row's steps, matrix-free (a half-step
  * takes its heavy rows to heavy_cg_rows instead). */
 static int cg_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
                        const float *val, int64_t n, const float *other,
                        const double *obias, float *xrow, double *bias) {
-  int64_t k = c->k, kp = c->kp, ldg = w->ldg, i, it;
-  double lam = row_lam(c->reg, c->weighted, c->rexp,
-                       reg_count(c->implicit, val, n));
-  double *x = w->x, *r = w->r, *p = w->p, *Ap = w->Ap, *b = w->z, rs, rsn;
-  double ob = 0, tb = 0;
-  for (i = 0; i < k; i++) x[i] = xrow[i];
-  if (kp > k) x[k] = *bias;
-  for (i = 0; i < ldg; i++) w->vf[i] = i < k ? (float)x[i] : 0.0f;
-  cg_pass_any(c, other, idx, val, obias, n, w->vf, kp > k ? (float)x[k] : 0.0f,
-              w->sf, &ob, w->bf, &tb, 0);
-  for (i = 0; i < k; i++) {
-    Ap[i] = (double)w->sf[i] + lam * x[i];
-    b[i] = w->bf[i];
+  int64_t k = c->k, kp = c->kp, i, it;
+  cg_vecs s = {w->x,  w->r, w->p, w->Ap, w->z, w->vf, w->sf,
+               w->bf, 0,    0,    0,     0,    0};
+  s.lam = row_lam(c->reg, c->weighted, c->rexp, reg_count(c->implicit, val, n));
+  for (i = 0; i < k; i++) s.x[i] = xrow[i];
+  if (kp > k) s.x[k] = *bias;
+  cg_set_v(c, &s, w->ldg, s.x);
+  cg_pass_any(c, other, idx, val, obias, n, s.vf, s.vb, s.sf, &s.ob, s.bf,
+              &s.tb, 0);
+  cg_begin(c, &s);
+  for (it = 0; it < c->cg_steps && s.rs > 1e-30; it++) {
+    cg_set_v(c, &s, w->ldg, s.p);
+    cg_pass_any(c, other, idx, val, NULL, n, s.vf, s.vb, s.sf, &s.ob, NULL,
+                NULL, 0);
+    if (!cg_step(c, &s)) break;
   }
-  if (kp > k) {
-    Ap[k] = ob + lam * x[k];
-    b[k] = tb;
-  }
-  add_yty(c, x, Ap);
-  for (i = 0; i < kp; i++) p[i] = r[i] = b[i] - Ap[i];
-  rs = dot_d(r, r, kp);
-  for (it = 0; it < c->cg_steps && rs > 1e-30; it++) {
-    double pAp, a;
-    cg_free_apply(c, w, idx, val, n, other, lam, p, Ap);
-    pAp = dot_d(p, Ap, kp);
-    if (!(pAp > 0)) break;
-    a = rs / pAp;
-    for (i = 0; i < kp; i++) {
-      x[i] += a * p[i];
-      r[i] -= a * Ap[i];
-    }
-    rsn = dot_d(r, r, kp);
-    for (i = 0; i < kp; i++) p[i] = r[i] + (rsn / rs) * p[i];
-    rs = rsn;
-  }
-  for (i = 0; i < k; i++) xrow[i] = (float)x[i];
-  if (kp > k) *bias = x[k];
+  for (i = 0; i < k; i++) xrow[i] = (float)s.x[i];
+  if (kp > k) *bias = s.x[k];
   return CLEARN_OK;
 }
 
@@ -1684,11 +1708,8 @@ typedef struct {
   int64_t n, at; /* ratings; the next one of the current pass */
   float *xrow;   /* where the solution goes */
   double *bias;
-  double lam, rs, ob, tb;
-  int live;                   /* still stepping */
-  double *x, *r, *p, *Ap, *b; /* kp each */
-  float *vf, *sf, *bf;        /* ldg each (64-byte aligned), vb: v[k] */
-  float vb;
+  int live; /* still stepping */
+  cg_vecs s;
 } heavy_row;
 
 /* Whether a row of n ratings runs in lockstep (cg_row_fast's test). */
@@ -1719,89 +1740,48 @@ AVX512_FN static void heavy_pass(const als_cfg *c, heavy_row *h, int64_t nh,
       while (end < o->n && (last || o->idx[end] < b1)) end++;
       if (end == o->at) continue;
       cg_pass_any(c, F, o->idx + o->at, o->val + o->at, obias, end - o->at,
-                  o->vf, o->vb, o->sf, &o->ob, rhs ? o->bf : NULL,
-                  rhs ? &o->tb : NULL, o->at > 0);
+                  o->s.vf, o->s.vb, o->s.sf, &o->s.ob, rhs ? o->s.bf : NULL,
+                  rhs ? &o->s.tb : NULL, o->at > 0);
       o->at = end;
     }
   }
 }
 
-/* v (kp) into the row's float32 pass vector and bias scalar. */
-static void heavy_load_v(const als_cfg *c, heavy_row *o, int64_t ldg,
-                         const double *v) {
-  int64_t i;
-  for (i = 0; i < ldg; i++) o->vf[i] = i < c->k ? (float)v[i] : 0.0f;
-  o->vb = c->kp > c->k ? (float)v[c->k] : 0.0f;
-}
-
 /* cg_row_fast's matrix-free steps for the rows h[0 .. nh) together (their
- * x, bias and ratings set by the caller); F's rows number n_other. */
+ * ratings, solution and state vectors set by the caller); F's rows number
+ * n_other. */
 AVX512_FN static int heavy_cg_rows(const als_cfg *c, heavy_row *h, int64_t nh,
                                    const float *F, int64_t n_other,
                                    const double *obias, int64_t ldg) {
   int64_t k = c->k, kp = c->kp, q, i, it;
   for (q = 0; q < nh; q++) {
     heavy_row *o = &h[q];
-    o->lam = row_lam(c->reg, c->weighted, c->rexp,
-                     reg_count(c->implicit, o->val, o->n));
-    for (i = 0; i < k; i++) o->x[i] = o->xrow[i];
-    if (kp > k) o->x[k] = *o->bias;
-    heavy_load_v(c, o, ldg, o->x);
-    o->ob = o->tb = 0;
+    o->s.lam = row_lam(c->reg, c->weighted, c->rexp,
+                       reg_count(c->implicit, o->val, o->n));
+    for (i = 0; i < k; i++) o->s.x[i] = o->xrow[i];
+    if (kp > k) o->s.x[k] = *o->bias;
+    cg_set_v(c, &o->s, ldg, o->s.x);
     o->live = 1;
   }
   heavy_pass(c, h, nh, F, n_other, obias, 1);
-  for (q = 0; q < nh; q++) {
-    heavy_row *o = &h[q];
-    for (i = 0; i < k; i++) {
-      o->Ap[i] = (double)o->sf[i] + o->lam * o->x[i];
-      o->b[i] = o->bf[i];
-    }
-    if (kp > k) {
-      o->Ap[k] = o->ob + o->lam * o->x[k];
-      o->b[k] = o->tb;
-    }
-    add_yty(c, o->x, o->Ap);
-    for (i = 0; i < kp; i++) o->p[i] = o->r[i] = o->b[i] - o->Ap[i];
-    o->rs = dot_d(o->r, o->r, kp);
-  }
+  for (q = 0; q < nh; q++) cg_begin(c, &h[q].s);
   for (it = 0; it < c->cg_steps; it++) {
     int64_t n_live = 0;
     for (q = 0; q < nh; q++) {
       heavy_row *o = &h[q];
-      o->live = o->live && o->rs > 1e-30;
+      o->live = o->live && o->s.rs > 1e-30;
       if (!o->live) continue;
-      heavy_load_v(c, o, ldg, o->p);
-      o->ob = 0;
+      cg_set_v(c, &o->s, ldg, o->s.p);
       n_live++;
     }
     if (n_live == 0) break;
     heavy_pass(c, h, nh, F, n_other, obias, 0);
-    for (q = 0; q < nh; q++) {
-      heavy_row *o = &h[q];
-      double pAp, a, rsn;
-      if (!o->live) continue;
-      for (i = 0; i < k; i++) o->Ap[i] = (double)o->sf[i] + o->lam * o->p[i];
-      if (kp > k) o->Ap[k] = o->ob + o->lam * o->p[k];
-      add_yty(c, o->p, o->Ap);
-      pAp = dot_d(o->p, o->Ap, kp);
-      if (!(pAp > 0)) {
-        o->live = 0;
-        continue;
-      }
-      a = o->rs / pAp;
-      for (i = 0; i < kp; i++) {
-        o->x[i] += a * o->p[i];
-        o->r[i] -= a * o->Ap[i];
-      }
-      rsn = dot_d(o->r, o->r, kp);
-      for (i = 0; i < kp; i++) o->p[i] = o->r[i] + (rsn / o->rs) * o->p[i];
-      o->rs = rsn;
-    }
+    for (q = 0; q < nh; q++)
+      if (h[q].live) h[q].live = cg_step(c, &h[q].s);
   }
   for (q = 0; q < nh; q++) {
-    for (i = 0; i < k; i++) h[q].xrow[i] = (float)h[q].x[i];
-    if (kp > k) *h[q].bias = h[q].x[k];
+    for (i = 0; i < k; i++) h[q].xrow[i] = (float)h[q].s.x[i];
+    if (kp > k) *h[q].bias = h[q].s.x[k];
   }
   return CLEARN_OK;
 }
@@ -1846,7 +1826,7 @@ static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
     o->xrow = X + r * c->k;
     o->bias = xbias ? &xbias[r] : NULL;
 #define HSLOT(f, T, cnt)                                                       \
-  (o->f = (T *)(b + off), off += align64((size_t)(cnt) * sizeof(T)))
+  (o->s.f = (T *)(b + off), off += align64((size_t)(cnt) * sizeof(T)))
     HSLOT(x, double, kp);
     HSLOT(r, double, kp);
     HSLOT(p, double, kp);
