@@ -90,10 +90,11 @@ int clearn__h5_write(hid_t loc, const char *name, const void *data,
   return rc;
 }
 
-void clearn__h5_chunk_sizes(hid_t dset, hid_t dcpl, hsize_t *exact,
-                            hsize_t *least) {
+unsigned clearn__h5_chunk_sizes(hid_t dset, hid_t dcpl, hsize_t *exact,
+                                hsize_t *least) {
   hsize_t chunk[H5S_MAX_RANK], elems = 1;
-  int nf, rank, i, fletcher = 0;
+  int nf, rank, i;
+  unsigned fletcher = 0;
   hid_t t;
   size_t es = 0;
   *exact = 0;
@@ -105,7 +106,7 @@ void clearn__h5_chunk_sizes(hid_t dset, hid_t dcpl, hsize_t *exact,
       size_t nelmts = 0;
       if (H5Pget_filter2(dcpl, (unsigned)i, &flags, &nelmts, NULL, 0, NULL,
                          NULL) == H5Z_FILTER_FLETCHER32)
-        fletcher = 1;
+        fletcher = 1u << i;
     }
     rank = H5Pget_chunk(dcpl, H5S_MAX_RANK, chunk);
     if ((t = H5Dget_type(dset)) >= 0) {
@@ -114,11 +115,12 @@ void clearn__h5_chunk_sizes(hid_t dset, hid_t dcpl, hsize_t *exact,
     }
   }
   H5E_END_TRY;
-  if (!fletcher) return;
+  if (!fletcher) return 0;
   *least = 5; /* the checksum and at least a byte of data */
-  if (nf != 1 || rank < 1 || es == 0) return;
+  if (nf != 1 || rank < 1 || es == 0) return fletcher;
   for (i = 0; i < rank; i++) elems *= chunk[i];
   *exact = elems * es + 4;
+  return fletcher;
 }
 
 /* Does the chunk index of a chunked 2-D dataset cover the grid exactly --
@@ -133,24 +135,16 @@ void clearn__h5_chunk_sizes(hid_t dset, hid_t dcpl, hsize_t *exact,
 static int chunks_complete(hid_t dset, hid_t dcpl, hid_t space,
                            const hsize_t dims[2]) {
   hsize_t chunk[2] = {0, 0}, n = 0, grid[2], r, c, exact, least;
-  unsigned fletcher_bit = 0, k;
-  int nfilters, ok = 1;
+  unsigned fletcher_bit;
+  int ok = 1;
   if (H5Pget_chunk(dcpl, 2, chunk) != 2 || chunk[0] == 0 || chunk[1] == 0)
     return 0;
-  clearn__h5_chunk_sizes(dset, dcpl, &exact, &least);
+  fletcher_bit = clearn__h5_chunk_sizes(dset, dcpl, &exact, &least);
   grid[0] = (dims[0] + chunk[0] - 1) / chunk[0];
   grid[1] = (dims[1] + chunk[1] - 1) / chunk[1];
   /* HDF5 1.10.8 refuses H5S_ALL here: pass the file space. */
   if (H5Dget_num_chunks(dset, space, &n) < 0 || n != grid[0] * grid[1])
     return 0;
-  nfilters = H5Pget_nfilters(dcpl);
-  for (k = 0; nfilters > 0 && k < (unsigned)nfilters && k < 32; k++) {
-    unsigned flags = 0;
-    size_t nelmts = 0;
-    if (H5Pget_filter2(dcpl, k, &flags, &nelmts, NULL, 0, NULL, NULL) ==
-        H5Z_FILTER_FLETCHER32)
-      fletcher_bit = 1u << k;
-  }
   for (r = 0; r < grid[0] && ok; r++)
     for (c = 0; c < grid[1] && ok; c++) {
       hsize_t off[2] = {r * chunk[0], c * chunk[1]}, size = 0;

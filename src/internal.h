@@ -523,13 +523,16 @@ int clearn__h5_attr_read_str(hid_t loc, const char *name, char *buf,
 int clearn__h5_attr_read_i64(hid_t loc, const char *name, int64_t *v);
 int clearn__h5_attr_read_f64(hid_t loc, const char *name, double *v);
 int clearn__h5_attr_exists(hid_t loc, const char *name);
-/* The stored size every chunk of a chunked dataset (creation plist dcpl)
- * must have: exactly *exact bytes when Fletcher-32 is its only filter (the
- * chunk plus its checksum, as clearn writes), else (*exact = 0) at least
- * *least.  HDF5 1.10's Fletcher-32 filter reads far out of bounds on a
- * stored chunk shorter than its 4-byte checksum (a damaged file). */
-void clearn__h5_chunk_sizes(hid_t dset, hid_t dcpl, hsize_t *exact,
-                            hsize_t *least);
+/* A chunked dataset's (creation plist dcpl) checks for each stored chunk.
+ * Returns the Fletcher-32 filter's bit in a chunk's filter mask (0 when
+ * the pipeline lacks it: set in the mask, the check was skipped).  The
+ * stored size must be exactly *exact bytes when Fletcher-32 is the only
+ * filter (the chunk plus its checksum, as clearn writes), else (*exact =
+ * 0) at least *least: HDF5 1.10's Fletcher-32 filter reads far out of
+ * bounds on a stored chunk shorter than its 4-byte checksum (a damaged
+ * file). */
+unsigned clearn__h5_chunk_sizes(hid_t dset, hid_t dcpl, hsize_t *exact,
+                                hsize_t *least);
 
 /* Atomic file write: begin creates a temporary file beside path; commit
  * closes, fsyncs and renames it over path; abort closes and removes it. */

@@ -426,16 +426,16 @@ static void array_close(array *a) {
 }
 
 /* Is rows [start, start + count) of a chunked rows x 1 dataset backed by
- * stored chunks of the right size with their checksum filter applied?
+ * stored chunks of the right size (exact, least: clearn__h5_chunk_sizes)
+ * with their checksum filter (fletcher_bit) applied?
  * The 1.8-format chunk index has no checksum, and a chunk HDF5 cannot find
  * reads as the fill value without an error (as in h5io.c). */
 static int chunks_cover(hid_t dset, hid_t dcpl, int64_t start, int64_t count,
-                        unsigned fletcher_bit) {
-  hsize_t chunk[2] = {0, 0}, c, c0, c1, exact, least;
+                        unsigned fletcher_bit, hsize_t exact, hsize_t least) {
+  hsize_t chunk[2] = {0, 0}, c, c0, c1;
   if (count == 0) return 1;
   if (H5Pget_chunk(dcpl, 2, chunk) != 2 || chunk[0] == 0 || chunk[1] != 1)
     return 0;
-  clearn__h5_chunk_sizes(dset, dcpl, &exact, &least);
   c0 = (hsize_t)start / chunk[0];
   c1 = ((hsize_t)(start + count) - 1) / chunk[0];
   for (c = c0; c <= c1; c++) {
@@ -458,7 +458,7 @@ static int array_open(hid_t file, const char *name, clearn_dtype dtype,
                       array *a) {
   hid_t space = H5I_INVALID_HID, ftype = H5I_INVALID_HID,
         dcpl = H5I_INVALID_HID, fcpl = H5I_INVALID_HID, attr;
-  hsize_t dims[2] = {0, 0}, ub = 1;
+  hsize_t dims[2] = {0, 0}, ub = 1, exact = 0, least = 1;
   H5T_class_t cls = H5T_NO_CLASS;
   H5D_layout_t layout = H5D_LAYOUT_ERROR;
   size_t fsize = 0;
@@ -502,16 +502,8 @@ static int array_open(hid_t file, const char *name, clearn_dtype dtype,
   H5E_BEGIN_TRY {
     dcpl = H5Dget_create_plist(a->dset);
     if (dcpl >= 0) layout = H5Pget_layout(dcpl);
-    if (layout == H5D_CHUNKED) {
-      int nf = H5Pget_nfilters(dcpl);
-      for (unsigned k = 0; nf > 0 && k < (unsigned)nf && k < 32; k++) {
-        unsigned flags = 0;
-        size_t nelmts = 0;
-        if (H5Pget_filter2(dcpl, k, &flags, &nelmts, NULL, 0, NULL, NULL) ==
-            H5Z_FILTER_FLETCHER32)
-          fletcher_bit = 1u << k;
-      }
-    }
+    if (layout == H5D_CHUNKED)
+      fletcher_bit = clearn__h5_chunk_sizes(a->dset, dcpl, &exact, &least);
     if (rows == 0 || layout == H5D_COMPACT) {
       complete = 1;
     } else if (layout == H5D_CHUNKED) {
@@ -519,10 +511,11 @@ static int array_open(hid_t file, const char *name, clearn_dtype dtype,
        * lookups below by what the file holds), then each one found. */
       hsize_t chunk[2] = {0, 0}, n = 0;
       hid_t fspace = H5Dget_space(a->dset);
-      complete = H5Pget_chunk(dcpl, 2, chunk) == 2 && chunk[0] > 0 &&
-                 fspace >= 0 && H5Dget_num_chunks(a->dset, fspace, &n) >= 0 &&
-                 n == (dims[0] + chunk[0] - 1) / chunk[0] &&
-                 chunks_cover(a->dset, dcpl, 0, rows, fletcher_bit);
+      complete =
+          H5Pget_chunk(dcpl, 2, chunk) == 2 && chunk[0] > 0 && fspace >= 0 &&
+          H5Dget_num_chunks(a->dset, fspace, &n) >= 0 &&
+          n == (dims[0] + chunk[0] - 1) / chunk[0] &&
+          chunks_cover(a->dset, dcpl, 0, rows, fletcher_bit, exact, least);
       if (fspace >= 0) H5Sclose(fspace);
     }
     else if (layout == H5D_CONTIGUOUS)
