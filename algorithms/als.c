@@ -1286,37 +1286,40 @@ AVX512_FN static unsigned chol8(int64_t p, int64_t pr, int64_t ld, float *A,
  * per pass (heavy_cg_rows, below), with the same sums.  (They used to form
  * their Gram with the exact path's kernel: k / 2 FMAs per rating and
  * element, where the lockstep passes cost about 2 per pass.) */
+#ifndef CG_FREE_BYTES
 #define CG_FREE_BYTES (1 << 20)
+#endif
 
-/* out = Y^T (Y v) over the n rows (float32 passes; v and out are the
- * k-vector part, vb and *outb the bias column's, both 0/unused without
- * biases); with rhs, also rhs = Y^T t, *rhsb = sum t_r.  For implicit
- * feedback (W) each row's term is weighted by alpha |r|: out = Y^T
- * diag(alpha |r|) Y v; val is read then even without rhs.  With cont the
- * sums go on from what out, *outb, rhs and *rhsb hold (one pass in
- * segments: the same sums, in the same order, as in one call). */
+/* out = Y^T (W (Y v)) over the n rows, float32 (v and out are the k-vector
+ * part, vb and *outb the bias column's: 0 and unused without biases); W is
+ * the identity, or for implicit feedback (W) diag(alpha |r|), when val is
+ * read in every pass.  R (the first pass, v = x): out = Y^T (t - W Y x)
+ * instead, the right-hand side less A's data part times x, each rating's
+ * target t_r less its weighted prediction summed directly (no cancellation
+ * between two large sums).  With cont the sums go on from what out and
+ * *outb hold (one pass in segments: the same sums, in the same order, as
+ * in one call). */
 AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
                            const float *val, const double *obias, int64_t n,
                            const float *v, float vb, float *out, double *outb,
-                           float *rhs, double *rhsb, int cont, const int NC,
-                           const int W) {
+                           int cont, const int NC, const int W, const int R,
+                           const int M) {
   int64_t k = c->k, r;
-  __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
-  __m512 acc[4], racc[4], vv[4], ys[4], vbv = _mm512_set1_ps(vb);
-  double sb = cont && outb ? *outb : 0, tb = cont && rhsb ? *rhsb : 0;
+  __mmask16 tail = M ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
+  __m512 acc[4], vv[4], ys[4], vbv = _mm512_set1_ps(vb);
+  double sb = cont && outb ? *outb : 0;
   int biased = c->kp > k, j;
 #pragma GCC unroll 4
   for (j = 0; j < NC; j++) {
     acc[j] = cont ? _mm512_load_ps(out + 16 * j) : _mm512_setzero_ps();
-    racc[j] = cont && rhs ? _mm512_load_ps(rhs + 16 * j) : _mm512_setzero_ps();
     vv[j] = _mm512_load_ps(v + 16 * j);
   }
-  /* Four ratings at a time: their four dot products reduce together (the
-   * same sums in the same order as the one-rating loop below: lanes i and
-   * i ^ 8 first, then i ^ 4, i ^ 2, i ^ 1), a third of the shuffles and
-   * adds, and four ratings' chains in flight; each y_r . v lands in a
-   * 128-bit lane, then goes to all lanes for the updates, which run in
-   * rating order.  Bitwise the same results as one at a time. */
+  /* Four ratings at a time: their four dot products reduce together (lanes
+   * i and i ^ 8 first, then i ^ 4, i ^ 2, i ^ 1, as in the one-rating loop
+   * below), a third of the shuffles and adds, and four ratings' chains in
+   * flight; each y_r . v lands in a 128-bit lane, then goes to all lanes
+   * for the updates, which run in rating order.  The same results as one
+   * at a time. */
   for (r = 0; r + 4 <= n; r += 4) {
     const float *y4[4];
     __m512 dd[4], e01, e23, f, qv[4];
@@ -1324,17 +1327,17 @@ AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
 #pragma GCC unroll 4
     for (u = 0; u < 4; u++) {
       y4[u] = F + (size_t)idx[r + u] * (size_t)k;
-      if (rhs && r + u + PREFETCH_AHEAD < n)
+      if (R && r + u + PREFETCH_AHEAD < n)
         prefetch_row(F + (size_t)idx[r + u + PREFETCH_AHEAD] * (size_t)k, k, 1);
     }
 #pragma GCC unroll 4
     for (u = 0; u < 4; u++) {
-      __m512 d = _mm512_mul_ps(NC == 1 ? _mm512_maskz_loadu_ps(tail, y4[u])
+      __m512 d = _mm512_mul_ps(M && NC == 1 ? _mm512_maskz_loadu_ps(tail, y4[u])
                                        : _mm512_loadu_ps(y4[u]),
                                vv[0]);
 #pragma GCC unroll 4
       for (j = 1; j < NC; j++)
-        d = _mm512_fmadd_ps(j == NC - 1
+        d = _mm512_fmadd_ps(M && j == NC - 1
                                 ? _mm512_maskz_loadu_ps(tail, y4[u] + 16 * j)
                                 : _mm512_loadu_ps(y4[u] + 16 * j),
                             vv[j], d);
@@ -1357,6 +1360,15 @@ AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
       f = _mm512_mul_ps(f, _mm512_setr_ps(w0, w0, w0, w0, w1, w1, w1, w1, w2,
                                           w2, w2, w2, w3, w3, w3, w3));
     }
+    if (R) {
+      float t0 = (float)target(c, val[r], obias, idx[r]),
+            t1 = (float)target(c, val[r + 1], obias, idx[r + 1]),
+            t2 = (float)target(c, val[r + 2], obias, idx[r + 2]),
+            t3 = (float)target(c, val[r + 3], obias, idx[r + 3]);
+      f = _mm512_sub_ps(_mm512_setr_ps(t0, t0, t0, t0, t1, t1, t1, t1, t2, t2,
+                                       t2, t2, t3, t3, t3, t3),
+                        f);
+    }
     qv[0] = _mm512_shuffle_f32x4(f, f, 0x00);
     qv[1] = _mm512_shuffle_f32x4(f, f, 0x55);
     qv[2] = _mm512_shuffle_f32x4(f, f, 0xAA);
@@ -1365,30 +1377,24 @@ AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
     __asm__("" : "+r"(y4[0]), "+r"(y4[1]), "+r"(y4[2]), "+r"(y4[3]));
 #pragma GCC unroll 4
     for (u = 0; u < 4; u++) {
-      double td = rhs ? target(c, val[r + u], obias, idx[r + u]) : 0;
 #pragma GCC unroll 4
-      for (j = 0; j < NC; j++) {
-        __m512 yj = j == NC - 1 ? _mm512_maskz_loadu_ps(tail, y4[u] + 16 * j)
-                                : _mm512_loadu_ps(y4[u] + 16 * j);
-        acc[j] = _mm512_fmadd_ps(qv[u], yj, acc[j]);
-        if (rhs)
-          racc[j] = _mm512_fmadd_ps(_mm512_set1_ps((float)td), yj, racc[j]);
-      }
+      for (j = 0; j < NC; j++)
+        acc[j] = _mm512_fmadd_ps(qv[u],
+                                 M && j == NC - 1
+                                     ? _mm512_maskz_loadu_ps(tail, y4[u] + 16 * j)
+                                     : _mm512_loadu_ps(y4[u] + 16 * j),
+                                 acc[j]);
       if (biased) sb += _mm512_cvtss_f32(qv[u]);
-      if (rhs) tb += td;
     }
   }
   for (; r < n; r++) {
     const float *y = F + (size_t)idx[r] * (size_t)k;
     __m512 d;
-    float q;
-    /* the first pass (with rhs) brings the rows in; later ones find them
-     * in L1/L2 */
-    if (rhs && r + PREFETCH_AHEAD < n)
+    if (R && r + PREFETCH_AHEAD < n)
       prefetch_row(F + (size_t)idx[r + PREFETCH_AHEAD] * (size_t)k, k, 1);
 #pragma GCC unroll 4
     for (j = 0; j < NC; j++)
-      ys[j] = j == NC - 1 ? _mm512_maskz_loadu_ps(tail, y + 16 * j)
+      ys[j] = M && j == NC - 1 ? _mm512_maskz_loadu_ps(tail, y + 16 * j)
                           : _mm512_loadu_ps(y + 16 * j);
     d = _mm512_mul_ps(ys[0], vv[0]);
 #pragma GCC unroll 4
@@ -1399,51 +1405,35 @@ AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
     d = _mm512_add_ps(d, _mm512_permute_ps(d, 0x4E));
     d = _mm512_add_ps(d, _mm512_permute_ps(d, 0xB1));
     d = _mm512_add_ps(d, vbv);
-    /* implicit feedback: the rating's confidence weight alpha |r| */
     if (W) d = _mm512_mul_ps(d, _mm512_set1_ps((float)(c->alpha * fabs(val[r]))));
+    if (R)
+      d = _mm512_sub_ps(
+          _mm512_set1_ps((float)target(c, val[r], obias, idx[r])), d);
 #pragma GCC unroll 4
     for (j = 0; j < NC; j++) acc[j] = _mm512_fmadd_ps(d, ys[j], acc[j]);
-    if (biased) {
-      q = _mm512_cvtss_f32(d);
-      sb += q;
-    }
-    if (rhs) {
-      double td = target(c, val[r], obias, idx[r]);
-#pragma GCC unroll 4
-      for (j = 0; j < NC; j++)
-        racc[j] = _mm512_fmadd_ps(_mm512_set1_ps((float)td), ys[j], racc[j]);
-      tb += td;
-    }
+    if (biased) sb += _mm512_cvtss_f32(d);
   }
 #pragma GCC unroll 4
-  for (j = 0; j < NC; j++) {
-    _mm512_store_ps(out + 16 * j, acc[j]);
-    if (rhs) _mm512_store_ps(rhs + 16 * j, racc[j]);
-  }
+  for (j = 0; j < NC; j++) _mm512_store_ps(out + 16 * j, acc[j]);
   if (outb) *outb = sb;
-  if (rhsb) *rhsb = tb;
 }
 
-/* cg_pass for any rank, the accumulators in memory (out, rhs: ldg). */
+/* cg_pass for any rank, the accumulators in memory (out: ldg floats). */
 AVX512_FN static void cg_pass_mem(const als_cfg *c, const float *F,
                                   const int32_t *idx, const float *val,
                                   const double *obias, int64_t n,
                                   const float *v, float vb, float *out,
-                                  double *outb, float *rhs, double *rhsb,
-                                  int cont) {
+                                  double *outb, int cont, int res) {
   int64_t k = c->k, nc = (k + 15) / 16, r, j;
   __mmask16 tail = k % 16 ? (__mmask16)((1u << (k % 16)) - 1) : 0xFFFF;
-  double sb = cont && outb ? *outb : 0, tb = cont && rhsb ? *rhsb : 0;
-  for (j = 0; j < nc && !cont; j++) {
+  double sb = cont && outb ? *outb : 0;
+  for (j = 0; j < nc && !cont; j++)
     _mm512_store_ps(out + 16 * j, _mm512_setzero_ps());
-    if (rhs) _mm512_store_ps(rhs + 16 * j, _mm512_setzero_ps());
-  }
   for (r = 0; r < n; r++) {
     const float *y = F + (size_t)idx[r] * (size_t)k;
-    __m512 d = _mm512_setzero_ps(), qv, tv = _mm512_setzero_ps();
-    double td = 0;
+    __m512 d = _mm512_setzero_ps(), qv;
     float q;
-    if (r + PREFETCH_AHEAD < n)
+    if (res && r + PREFETCH_AHEAD < n)
       prefetch_row(F + (size_t)idx[r + PREFETCH_AHEAD] * (size_t)k, k, 1);
     for (j = 0; j < nc; j++)
       d = _mm512_fmadd_ps(
@@ -1451,65 +1441,62 @@ AVX512_FN static void cg_pass_mem(const als_cfg *c, const float *F,
           _mm512_load_ps(v + 16 * j), d);
     q = _mm512_reduce_add_ps(d) + vb;
     if (c->implicit) q *= (float)(c->alpha * fabs(val[r]));
+    if (res) q = (float)target(c, val[r], obias, idx[r]) - q;
     qv = _mm512_set1_ps(q);
     sb += q;
-    if (rhs) {
-      td = target(c, val[r], obias, idx[r]);
-      tv = _mm512_set1_ps((float)td);
-      tb += td;
-    }
     for (j = 0; j < nc; j++) {
       __m512 yj =
           _mm512_maskz_loadu_ps(j == nc - 1 ? tail : 0xFFFF, y + 16 * j);
       _mm512_store_ps(out + 16 * j,
                       _mm512_fmadd_ps(qv, yj, _mm512_load_ps(out + 16 * j)));
-      if (rhs)
-        _mm512_store_ps(rhs + 16 * j,
-                        _mm512_fmadd_ps(tv, yj, _mm512_load_ps(rhs + 16 * j)));
     }
   }
   if (outb) *outb = sb;
-  if (rhsb) *rhsb = tb;
 }
 
+/* cg_pass, its shape chosen at run time (res: the first pass, R). */
 AVX512_FN static void cg_pass_any(const als_cfg *c, const float *F,
                                   const int32_t *idx, const float *val,
                                   const double *obias, int64_t n,
                                   const float *v, float vb, float *out,
-                                  double *outb, float *rhs, double *rhsb,
-                                  int cont) {
-#define CGP(NC, W)                                                             \
-  cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, cont, NC, W)
+                                  double *outb, int cont, int res) {
+#define CGP1(NC, M)                                                            \
+  do {                                                                         \
+    if (c->implicit && res)                                                    \
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, cont, NC, 1, 1, M);  \
+    else if (c->implicit)                                                      \
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, cont, NC, 1, 0, M);  \
+    else if (res)                                                              \
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, cont, NC, 0, 1, M);  \
+    else                                                                       \
+      cg_pass(c, F, idx, val, obias, n, v, vb, out, outb, cont, NC, 0, 0, M);  \
+  } while (0)
+#define CGP(NC)                                                                \
+  do {                                                                         \
+    if (c->k % 16)                                                             \
+      CGP1(NC, 1);                                                             \
+    else                                                                       \
+      CGP1(NC, 0);                                                             \
+  } while (0)
   switch ((c->k + 15) / 16) {
   case 1:
-    if (c->implicit)
-      CGP(1, 1);
-    else
-      CGP(1, 0);
+    CGP(1);
     break;
   case 2:
-    if (c->implicit)
-      CGP(2, 1);
-    else
-      CGP(2, 0);
+    CGP(2);
     break;
   case 3:
-    if (c->implicit)
-      CGP(3, 1);
-    else
-      CGP(3, 0);
+    CGP(3);
     break;
   case 4:
-    if (c->implicit)
-      CGP(4, 1);
-    else
-      CGP(4, 0);
+    CGP(4);
     break;
   default:
-    cg_pass_mem(c, F, idx, val, obias, n, v, vb, out, outb, rhs, rhsb, cont);
+    cg_pass_mem(c, F, idx, val, obias, n, v, vb, out, outb, cont, res);
     break;
   }
 #undef CGP
+#undef CGP1
 }
 
 /* out += YtY v (k x k, float64, symmetric) for implicit feedback, by
@@ -1607,58 +1594,110 @@ static void gram_rows(const als_cfg *c, als_ws *w, int64_t lane,
 
 /* One row's CG on the fast path, between passes: the float64 iterates (kp
  * each), the float32 pass vector vf (v's first k entries, zero-padded to
- * ldg; its bias entry vb) and the pass's sums sf, ob (Y^T Y v) and bf, tb
- * (Y^T t, first pass only). */
+ * ldg; its bias entry vb) and the pass's sums sf, ob. */
 typedef struct {
-  double *x, *r, *p, *Ap, *b;
-  float *vf, *sf, *bf;
+  double *x, *r, *p, *Ap;
+  float *vf, *sf;
   float vb;
-  double lam, rs, ob, tb;
+  double lam, rs, ob;
 } cg_vecs;
 
+/* The mask of the 8-double block at i of a kp-vector. */
+static inline __mmask8 mask8(int64_t kp, int64_t i) {
+  return kp - i >= 8 ? 0xFF : (__mmask8)((1u << (kp - i)) - 1);
+}
+
+/* The pass's sums as a kp-vector of doubles, 8 entries at i (sf holds k
+ * floats, the bias column's entry is ob). */
+AVX512_INLINE __m512d cg_sums(const cg_vecs *s, int64_t k, int64_t kp,
+                              int64_t i) {
+  __mmask16 m = i < k ? mask8(k, i) : 0;
+  __m512d a = _mm512_cvtps_pd(
+      _mm512_castps512_ps256(_mm512_maskz_loadu_ps(m, s->sf + i)));
+  if (kp > k && i <= k && k < i + 8)
+    a = _mm512_mask_broadcastsd_pd(a, (__mmask8)(1u << (k - i)),
+                                   _mm_set_sd(s->ob));
+  return a;
+}
+
 /* v (kp) as the next pass's vector; the bias sum starts at 0. */
-static void cg_set_v(const als_cfg *c, cg_vecs *s, int64_t ldg,
-                     const double *v) {
-  int64_t i;
-  for (i = 0; i < ldg; i++) s->vf[i] = i < c->k ? (float)v[i] : 0.0f;
-  s->vb = c->kp > c->k ? (float)v[c->k] : 0.0f;
+AVX512_FN static void cg_set_v(const als_cfg *c, cg_vecs *s, int64_t ldg,
+                               const double *v) {
+  int64_t k = c->k, i;
+  for (i = 0; i < ldg; i += 8) {
+    __mmask8 m = i < k ? mask8(k, i) : 0;
+    _mm256_store_ps(s->vf + i, _mm512_cvtpd_ps(_mm512_maskz_loadu_pd(m, v + i)));
+  }
+  s->vb = c->kp > k ? (float)v[k] : 0.0f;
   s->ob = 0;
 }
 
-/* After the first pass (over x, with the right-hand side): A x and b, then
- * r = p = b - A x and rs = r . r. */
-static void cg_begin(const als_cfg *c, cg_vecs *s) {
+/* After the first pass (over x, res): r = p = b - A x and rs = r . r. */
+AVX512_FN static void cg_begin(const als_cfg *c, cg_vecs *s) {
   int64_t k = c->k, kp = c->kp, i;
-  for (i = 0; i < k; i++) {
-    s->Ap[i] = (double)s->sf[i] + s->lam * s->x[i];
-    s->b[i] = s->bf[i];
+  __m512d lam = _mm512_set1_pd(s->lam), rs = _mm512_setzero_pd();
+  for (i = 0; i < kp; i += 8) {
+    __mmask8 m = mask8(kp, i);
+    __m512d r = _mm512_fnmadd_pd(lam, _mm512_maskz_loadu_pd(m, s->x + i),
+                                 cg_sums(s, k, kp, i));
+    _mm512_mask_storeu_pd(s->r + i, m, r);
   }
-  if (kp > k) {
-    s->Ap[k] = s->ob + s->lam * s->x[k];
-    s->b[k] = s->tb;
+  if (c->implicit) {
+    /* r -= YtY x (Ap as scratch) */
+    memset(s->Ap, 0, (size_t)kp * sizeof(double));
+    add_yty(c, s->x, s->Ap);
+    for (i = 0; i < kp; i++) s->r[i] -= s->Ap[i];
   }
-  add_yty(c, s->x, s->Ap);
-  for (i = 0; i < kp; i++) s->p[i] = s->r[i] = s->b[i] - s->Ap[i];
-  s->rs = dot_d(s->r, s->r, kp);
+  for (i = 0; i < kp; i += 8) {
+    __mmask8 m = mask8(kp, i);
+    __m512d r = _mm512_maskz_loadu_pd(m, s->r + i);
+    _mm512_mask_storeu_pd(s->p + i, m, r);
+    rs = _mm512_fmadd_pd(r, r, rs);
+  }
+  s->rs = _mm512_reduce_add_pd(rs);
 }
 
 /* After a pass over p: A p, then one CG step.  0 (nothing updated) when
  * p^T A p is not positive: the steps end. */
-static int cg_step(const als_cfg *c, cg_vecs *s) {
+AVX512_FN static int cg_step(const als_cfg *c, cg_vecs *s) {
   int64_t k = c->k, kp = c->kp, i;
+  __m512d lam = _mm512_set1_pd(s->lam), acc = _mm512_setzero_pd(), va, vb;
   double pAp, a, rsn;
-  for (i = 0; i < k; i++) s->Ap[i] = (double)s->sf[i] + s->lam * s->p[i];
-  if (kp > k) s->Ap[k] = s->ob + s->lam * s->p[k];
+  for (i = 0; i < kp; i += 8) {
+    __mmask8 m = mask8(kp, i);
+    __m512d ap = _mm512_fmadd_pd(lam, _mm512_maskz_loadu_pd(m, s->p + i),
+                                 cg_sums(s, k, kp, i));
+    _mm512_mask_storeu_pd(s->Ap + i, m, ap);
+  }
   add_yty(c, s->p, s->Ap);
-  pAp = dot_d(s->p, s->Ap, kp);
+  for (i = 0; i < kp; i += 8) {
+    __mmask8 m = mask8(kp, i);
+    acc = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(m, s->p + i),
+                          _mm512_maskz_loadu_pd(m, s->Ap + i), acc);
+  }
+  pAp = _mm512_reduce_add_pd(acc);
   if (!(pAp > 0)) return 0;
   a = s->rs / pAp;
-  for (i = 0; i < kp; i++) {
-    s->x[i] += a * s->p[i];
-    s->r[i] -= a * s->Ap[i];
+  va = _mm512_set1_pd(a);
+  acc = _mm512_setzero_pd();
+  for (i = 0; i < kp; i += 8) {
+    __mmask8 m = mask8(kp, i);
+    __m512d p = _mm512_maskz_loadu_pd(m, s->p + i),
+            r = _mm512_fnmadd_pd(va, _mm512_maskz_loadu_pd(m, s->Ap + i),
+                                 _mm512_maskz_loadu_pd(m, s->r + i));
+    _mm512_mask_storeu_pd(
+        s->x + i, m, _mm512_fmadd_pd(va, p, _mm512_maskz_loadu_pd(m, s->x + i)));
+    _mm512_mask_storeu_pd(s->r + i, m, r);
+    acc = _mm512_fmadd_pd(r, r, acc);
   }
-  rsn = dot_d(s->r, s->r, kp);
-  for (i = 0; i < kp; i++) s->p[i] = s->r[i] + (rsn / s->rs) * s->p[i];
+  rsn = _mm512_reduce_add_pd(acc);
+  vb = _mm512_set1_pd(rsn / s->rs);
+  for (i = 0; i < kp; i += 8) {
+    __mmask8 m = mask8(kp, i);
+    _mm512_mask_storeu_pd(s->p + i, m,
+                          _mm512_fmadd_pd(vb, _mm512_maskz_loadu_pd(m, s->p + i),
+                                          _mm512_maskz_loadu_pd(m, s->r + i)));
+  }
   s->rs = rsn;
   return 1;
 }
@@ -1669,19 +1708,16 @@ static int cg_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
                        const float *val, int64_t n, const float *other,
                        const double *obias, float *xrow, double *bias) {
   int64_t k = c->k, kp = c->kp, i, it;
-  cg_vecs s = {w->x,  w->r, w->p, w->Ap, w->z, w->vf, w->sf,
-               w->bf, 0,    0,    0,     0,    0};
+  cg_vecs s = {w->x, w->r, w->p, w->Ap, w->vf, w->sf, 0, 0, 0, 0};
   s.lam = row_lam(c->reg, c->weighted, c->rexp, reg_count(c->implicit, val, n));
   for (i = 0; i < k; i++) s.x[i] = xrow[i];
   if (kp > k) s.x[k] = *bias;
   cg_set_v(c, &s, w->ldg, s.x);
-  cg_pass_any(c, other, idx, val, obias, n, s.vf, s.vb, s.sf, &s.ob, s.bf,
-              &s.tb, 0);
+  cg_pass_any(c, other, idx, val, obias, n, s.vf, s.vb, s.sf, &s.ob, 0, 1);
   cg_begin(c, &s);
   for (it = 0; it < c->cg_steps && s.rs > 1e-30; it++) {
     cg_set_v(c, &s, w->ldg, s.p);
-    cg_pass_any(c, other, idx, val, NULL, n, s.vf, s.vb, s.sf, &s.ob, NULL,
-                NULL, 0);
+    cg_pass_any(c, other, idx, val, NULL, n, s.vf, s.vb, s.sf, &s.ob, 0, 0);
     if (!cg_step(c, &s)) break;
   }
   for (i = 0; i < k; i++) xrow[i] = (float)s.x[i];
@@ -1717,12 +1753,12 @@ static int heavy_cg(const als_cfg *c, int64_t n) {
   return c->fast && c->cg && (double)n * (double)c->k * 4 > CG_FREE_BYTES;
 }
 
-/* One pass for the live rows h[0 .. nh): out (sf, ob) = Y^T (Y v), and with
- * rhs also (bf, tb) = Y^T t, block by block of F's rows up to n_other (any
- * ratings past it are taken with the last block). */
+/* One pass (cg_pass, with res the first) for the live rows h[0 .. nh),
+ * block by block of F's rows up to n_other (any ratings past it are taken
+ * with the last block). */
 AVX512_FN static void heavy_pass(const als_cfg *c, heavy_row *h, int64_t nh,
                                  const float *F, int64_t n_other,
-                                 const double *obias, int rhs) {
+                                 const double *obias, int res) {
   int64_t k = c->k, blk = (int64_t)(CG_FREE_BYTES / (4.0 * (double)k)), b0, q;
   if (blk < 1) blk = 1;
   for (q = 0; q < nh; q++) h[q].at = 0;
@@ -1740,8 +1776,7 @@ AVX512_FN static void heavy_pass(const als_cfg *c, heavy_row *h, int64_t nh,
       while (end < o->n && (last || o->idx[end] < b1)) end++;
       if (end == o->at) continue;
       cg_pass_any(c, F, o->idx + o->at, o->val + o->at, obias, end - o->at,
-                  o->s.vf, o->s.vb, o->s.sf, &o->s.ob, rhs ? o->s.bf : NULL,
-                  rhs ? &o->s.tb : NULL, o->at > 0);
+                  o->s.vf, o->s.vb, o->s.sf, &o->s.ob, o->at > 0, res);
       o->at = end;
     }
   }
@@ -1795,8 +1830,8 @@ static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
                          float *X, double *xbias) {
   int64_t kp = c->kp, ldg = (c->k + 15) & ~(int64_t)15, j, mine = 0, q = 0,
           n_other = 0;
-  size_t per = 5 * align64((size_t)kp * sizeof(double)) +
-               3 * align64((size_t)ldg * sizeof(float));
+  size_t per = 4 * align64((size_t)kp * sizeof(double)) +
+               2 * align64((size_t)ldg * sizeof(float));
   heavy_row *h;
   char *buf = NULL;
   int rc;
@@ -1831,10 +1866,8 @@ static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
     HSLOT(r, double, kp);
     HSLOT(p, double, kp);
     HSLOT(Ap, double, kp);
-    HSLOT(b, double, kp);
     HSLOT(vf, float, ldg);
     HSLOT(sf, float, ldg);
-    HSLOT(bf, float, ldg);
 #undef HSLOT
   }
   rc = heavy_cg_rows(c, h, mine, F, n_other, obias, ldg);
