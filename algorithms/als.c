@@ -1286,9 +1286,7 @@ AVX512_FN static unsigned chol8(int64_t p, int64_t pr, int64_t ld, float *A,
  * per pass (heavy_cg_rows, below), with the same sums.  (They used to form
  * their Gram with the exact path's kernel: k / 2 FMAs per rating and
  * element, where the lockstep passes cost about 2 per pass.) */
-#ifndef CG_FREE_BYTES
 #define CG_FREE_BYTES (1 << 20)
-#endif
 
 /* out = Y^T (W (Y v)) over the n rows, float32 (v and out are the k-vector
  * part, vb and *outb the bias column's: 0 and unused without biases); W is
