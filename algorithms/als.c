@@ -1740,6 +1740,7 @@ typedef struct {
   const int32_t *idx;
   const float *val;
   int64_t n, at; /* ratings; the next one of the current pass */
+  int64_t *cut;  /* per block of F: where the row's ratings in it end */
   float *xrow;   /* where the solution goes */
   double *bias;
   int live; /* still stepping */
@@ -1751,16 +1752,22 @@ static int heavy_cg(const als_cfg *c, int64_t n) {
   return c->fast && c->cg && (double)n * (double)c->k * 4 > CG_FREE_BYTES;
 }
 
+/* The rows of F (k floats) in a block of heavy_pass. */
+static int64_t heavy_block(int64_t k) {
+  int64_t blk = (int64_t)(CG_FREE_BYTES / (4.0 * (double)k));
+  return blk < 1 ? 1 : blk;
+}
+
 /* One pass (cg_pass, with res the first) for the live rows h[0 .. nh),
  * block by block of F's rows up to n_other (any ratings past it are taken
- * with the last block). */
+ * with the last block).  The first pass finds where each row's ratings in
+ * a block end (a scan of its indices) and keeps it for the later ones. */
 AVX512_FN static void heavy_pass(const als_cfg *c, heavy_row *h, int64_t nh,
                                  const float *F, int64_t n_other,
                                  const double *obias, int res) {
-  int64_t k = c->k, blk = (int64_t)(CG_FREE_BYTES / (4.0 * (double)k)), b0, q;
-  if (blk < 1) blk = 1;
+  int64_t k = c->k, blk = heavy_block(k), b0, q, bi = 0;
   for (q = 0; q < nh; q++) h[q].at = 0;
-  for (b0 = 0; b0 < n_other; b0 += blk) {
+  for (b0 = 0; b0 < n_other; b0 += blk, bi++) {
     int64_t b1 = n_other - b0 < blk ? n_other : b0 + blk;
     int last = b1 == n_other;
     const char *p = (const char *)(F + (size_t)b0 * (size_t)k),
@@ -1771,7 +1778,11 @@ AVX512_FN static void heavy_pass(const als_cfg *c, heavy_row *h, int64_t nh,
       heavy_row *o = &h[q];
       int64_t end = o->at;
       if (!o->live) continue;
-      while (end < o->n && (last || o->idx[end] < b1)) end++;
+      if (res) {
+        while (end < o->n && (last || o->idx[end] < b1)) end++;
+        o->cut[bi] = end;
+      }
+      end = o->cut[bi];
       if (end == o->at) continue;
       cg_pass_any(c, F, o->idx + o->at, o->val + o->at, obias, end - o->at,
                   o->s.vf, o->s.vb, o->s.sf, &o->s.ob, o->at > 0, res);
@@ -1827,9 +1838,8 @@ static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
                          const float *val, const float *F, const double *obias,
                          float *X, double *xbias) {
   int64_t kp = c->kp, ldg = (c->k + 15) & ~(int64_t)15, j, mine = 0, q = 0,
-          n_other = 0;
-  size_t per = 4 * align64((size_t)kp * sizeof(double)) +
-               2 * align64((size_t)ldg * sizeof(float));
+          n_other = 0, n_blk;
+  size_t per;
   heavy_row *h;
   char *buf = NULL;
   int rc;
@@ -1840,6 +1850,10 @@ static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
     mine += owner[j] == me;
   }
   if (mine == 0) return CLEARN_OK;
+  n_blk = (n_other + heavy_block(c->k) - 1) / heavy_block(c->k);
+  per = 4 * align64((size_t)kp * sizeof(double)) +
+        2 * align64((size_t)ldg * sizeof(float)) +
+        align64((size_t)n_blk * sizeof(int64_t));
   h = calloc((size_t)mine, sizeof *h);
   if (h == NULL || posix_memalign((void **)&buf, 64, per * (size_t)mine)) {
     free(h);
@@ -1849,7 +1863,7 @@ static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
     int64_t r = rows[j];
     heavy_row *o;
     char *b;
-    size_t off = 0;
+    size_t off;
     if (owner[j] != me) continue;
     o = &h[q];
     b = buf + per * (size_t)q++;
@@ -1858,6 +1872,8 @@ static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
     o->n = ptr[r + 1] - ptr[r];
     o->xrow = X + r * c->k;
     o->bias = xbias ? &xbias[r] : NULL;
+    o->cut = (int64_t *)b;
+    off = align64((size_t)n_blk * sizeof(int64_t));
 #define HSLOT(f, T, cnt)                                                       \
   (o->s.f = (T *)(b + off), off += align64((size_t)(cnt) * sizeof(T)))
     HSLOT(x, double, kp);
