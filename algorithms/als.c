@@ -1409,8 +1409,7 @@ AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
       const float *y4[4];
       __m512 qn[4];
       int u;
-      cg_group(c, F, idx, val, obias, n, r, vv, vbv, tail, y4, qn, NC, W, R,
-               M);
+      cg_group(c, F, idx, val, obias, n, r, vv, vbv, tail, y4, qn, NC, W, R, M);
       /* yp: reload the rows (L1) rather than hold 4 NC of them in
        * registers */
       __asm__("" : "+r"(yp[0]), "+r"(yp[1]), "+r"(yp[2]), "+r"(yp[3]));
@@ -1433,7 +1432,7 @@ AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
 #pragma GCC unroll 4
     for (j = 0; j < NC; j++)
       ys[j] = M && j == NC - 1 ? _mm512_maskz_loadu_ps(tail, y + 16 * j)
-                          : _mm512_loadu_ps(y + 16 * j);
+                               : _mm512_loadu_ps(y + 16 * j);
     d = _mm512_mul_ps(ys[0], vv[0]);
 #pragma GCC unroll 4
     for (j = 1; j < NC; j++) d = _mm512_fmadd_ps(ys[j], vv[j], d);
@@ -1445,8 +1444,8 @@ AVX512_INLINE void cg_pass(const als_cfg *c, const float *F, const int32_t *idx,
     d = _mm512_add_ps(d, vbv);
     if (W) d = _mm512_mul_ps(d, _mm512_set1_ps((float)(c->alpha * fabs(val[r]))));
     if (R)
-      d = _mm512_sub_ps(
-          _mm512_set1_ps((float)target(c, val[r], obias, idx[r])), d);
+      d = _mm512_sub_ps(_mm512_set1_ps((float)target(c, val[r], obias, idx[r])),
+                        d);
 #pragma GCC unroll 4
     for (j = 0; j < NC; j++) acc[j] = _mm512_fmadd_ps(d, ys[j], acc[j]);
     if (biased) sb += _mm512_cvtss_f32(d);
@@ -1664,7 +1663,8 @@ AVX512_FN static void cg_set_v(const als_cfg *c, cg_vecs *s, int64_t ldg,
   int64_t k = c->k, i;
   for (i = 0; i < ldg; i += 8) {
     __mmask8 m = i < k ? mask8(k, i) : 0;
-    _mm256_store_ps(s->vf + i, _mm512_cvtpd_ps(_mm512_maskz_loadu_pd(m, v + i)));
+    _mm256_store_ps(s->vf + i,
+                    _mm512_cvtpd_ps(_mm512_maskz_loadu_pd(m, v + i)));
   }
   s->vb = c->kp > k ? (float)v[k] : 0.0f;
   s->ob = 0;
@@ -1724,7 +1724,8 @@ AVX512_FN static int cg_step(const als_cfg *c, cg_vecs *s) {
             r = _mm512_fnmadd_pd(va, _mm512_maskz_loadu_pd(m, s->Ap + i),
                                  _mm512_maskz_loadu_pd(m, s->r + i));
     _mm512_mask_storeu_pd(
-        s->x + i, m, _mm512_fmadd_pd(va, p, _mm512_maskz_loadu_pd(m, s->x + i)));
+        s->x + i, m,
+        _mm512_fmadd_pd(va, p, _mm512_maskz_loadu_pd(m, s->x + i)));
     _mm512_mask_storeu_pd(s->r + i, m, r);
     acc = _mm512_fmadd_pd(r, r, acc);
   }
@@ -1733,7 +1734,8 @@ AVX512_FN static int cg_step(const als_cfg *c, cg_vecs *s) {
   for (i = 0; i < kp; i += 8) {
     __mmask8 m = mask8(kp, i);
     _mm512_mask_storeu_pd(s->p + i, m,
-                          _mm512_fmadd_pd(vb, _mm512_maskz_loadu_pd(m, s->p + i),
+                          _mm512_fmadd_pd(vb,
+                                          _mm512_maskz_loadu_pd(m, s->p + i),
                                           _mm512_maskz_loadu_pd(m, s->r + i)));
   }
   s->rs = rsn;
