@@ -501,6 +501,7 @@ typedef struct {
   int64_t cg_steps;
   double reg, rexp, alpha, mu; /* rexp: reg_exponent */
   const double *YtY; /* implicit: k x k, full */
+  const float *YtYf; /* implicit, fast CG: YtY in float32, rows of ldg */
   int fast;          /* float32 rows through the AVX-512 kernels */
 } als_cfg;
 
@@ -1536,29 +1537,28 @@ AVX512_FN static void cg_pass_any(const als_cfg *c, const float *F,
 #undef CGP1
 }
 
-/* out += YtY v (k x k, float64, symmetric) for implicit feedback, by
- * columns (YtY's rows), 64 outputs at a time in registers. */
-AVX512_FN static void add_yty(const als_cfg *c, const double *v, double *out) {
-  int64_t k = c->k, i0, j;
+/* out += sign YtY v for implicit feedback (a CG pass's float32 sums, k
+ * entries, from its float32 vector v): YtY's rows (c->YtYf, float32) by
+ * columns, 64 outputs at a time in registers.  (In float64 this k x k
+ * product per row and step was 21 % of an implicit CG fit at rank 64.) */
+AVX512_FN static void add_yty(const als_cfg *c, const float *v, float *out,
+                              float sign) {
+  int64_t k = c->k, ldg = (k + 15) & ~(int64_t)15, i0, j;
   if (!c->implicit) return;
-  for (i0 = 0; i0 < k; i0 += 64) {
-    __m512d acc[8];
-    __mmask8 m[8];
-    int b, nb = (int)((k - i0 + 7) / 8 < 8 ? (k - i0 + 7) / 8 : 8);
-    for (b = 0; b < nb; b++) {
-      int64_t left = k - i0 - 8 * b;
-      m[b] = left >= 8 ? 0xFF : (__mmask8)((1u << left) - 1);
-      acc[b] = _mm512_maskz_loadu_pd(m[b], out + i0 + 8 * b);
-    }
+  for (i0 = 0; i0 < ldg; i0 += 64) {
+    __m512 acc[4];
+    int b, nb = (int)((ldg - i0) / 16 < 4 ? (ldg - i0) / 16 : 4);
+    for (b = 0; b < nb; b++) acc[b] = _mm512_setzero_ps();
     for (j = 0; j < k; j++) {
-      const double *g = c->YtY + j * k + i0;
-      __m512d vj = _mm512_set1_pd(v[j]);
+      const float *g = c->YtYf + j * ldg + i0;
+      __m512 vj = _mm512_set1_ps(v[j]);
       for (b = 0; b < nb; b++)
-        acc[b] = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(m[b], g + 8 * b), vj,
-                                 acc[b]);
+        acc[b] = _mm512_fmadd_ps(_mm512_load_ps(g + 16 * b), vj, acc[b]);
     }
     for (b = 0; b < nb; b++)
-      _mm512_mask_storeu_pd(out + i0 + 8 * b, m[b], acc[b]);
+      _mm512_store_ps(out + i0 + 16 * b,
+                      _mm512_fmadd_ps(_mm512_set1_ps(sign), acc[b],
+                                      _mm512_load_ps(out + i0 + 16 * b)));
   }
 }
 
@@ -1674,17 +1674,12 @@ AVX512_FN static void cg_set_v(const als_cfg *c, cg_vecs *s, int64_t ldg,
 AVX512_FN static void cg_begin(const als_cfg *c, cg_vecs *s) {
   int64_t k = c->k, kp = c->kp, i;
   __m512d lam = _mm512_set1_pd(s->lam), rs = _mm512_setzero_pd();
+  add_yty(c, s->vf, s->sf, -1.0f); /* vf: x */
   for (i = 0; i < kp; i += 8) {
     __mmask8 m = mask8(kp, i);
     __m512d r = _mm512_fnmadd_pd(lam, _mm512_maskz_loadu_pd(m, s->x + i),
                                  cg_sums(s, k, kp, i));
     _mm512_mask_storeu_pd(s->r + i, m, r);
-  }
-  if (c->implicit) {
-    /* r -= YtY x (Ap as scratch) */
-    memset(s->Ap, 0, (size_t)kp * sizeof(double));
-    add_yty(c, s->x, s->Ap);
-    for (i = 0; i < kp; i++) s->r[i] -= s->Ap[i];
   }
   for (i = 0; i < kp; i += 8) {
     __mmask8 m = mask8(kp, i);
@@ -1701,13 +1696,13 @@ AVX512_FN static int cg_step(const als_cfg *c, cg_vecs *s) {
   int64_t k = c->k, kp = c->kp, i;
   __m512d lam = _mm512_set1_pd(s->lam), acc = _mm512_setzero_pd(), va, vb;
   double pAp, a, rsn;
+  add_yty(c, s->vf, s->sf, 1.0f); /* vf: p */
   for (i = 0; i < kp; i += 8) {
     __mmask8 m = mask8(kp, i);
     __m512d ap = _mm512_fmadd_pd(lam, _mm512_maskz_loadu_pd(m, s->p + i),
                                  cg_sums(s, k, kp, i));
     _mm512_mask_storeu_pd(s->Ap + i, m, ap);
   }
-  add_yty(c, s->p, s->Ap);
   for (i = 0; i < kp; i += 8) {
     __mmask8 m = mask8(kp, i);
     acc = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(m, s->p + i),
@@ -2223,6 +2218,21 @@ static int half_step(const als_cfg *c, int nt, int64_t n_rows,
                      double *xbias, int64_t cap, int64_t *bad) {
   int row_rc = CLEARN_OK, nomem = 0, *owner = NULL;
   int64_t first_bad = n_rows, nh = 0, r, *heavy = NULL;
+  als_cfg cf;
+  float *ytyf = NULL;
+  if (c->fast && c->cg && c->implicit) {
+    /* the fast CG steps add YtY p in float32 (add_yty) */
+    int64_t k = c->k, ldg = (k + 15) & ~(int64_t)15, j;
+    if (posix_memalign((void **)&ytyf, 64, (size_t)(k * ldg) * sizeof(float)) !=
+        0)
+      return CLEARN_ENOMEM;
+    for (r = 0; r < k; r++)
+      for (j = 0; j < ldg; j++)
+        ytyf[r * ldg + j] = j < k ? (float)c->YtY[r * k + j] : 0.0f;
+    cf = *c;
+    cf.YtYf = ytyf;
+    c = &cf;
+  }
   /* CG's heavy rows run in lockstep after the others (heavy_cg_rows) */
   for (r = 0; r < n_rows; r++) nh += heavy_cg(c, ptr[r + 1] - ptr[r]);
   if (nh > 0) {
@@ -2231,6 +2241,7 @@ static int half_step(const als_cfg *c, int nt, int64_t n_rows,
     if (heavy == NULL || owner == NULL) {
       free(heavy);
       free(owner);
+      free(ytyf);
       return CLEARN_ENOMEM;
     }
     for (r = 0, nh = 0; r < n_rows; r++)
@@ -2320,6 +2331,7 @@ static int half_step(const als_cfg *c, int nt, int64_t n_rows,
   }
   free(heavy);
   free(owner);
+  free(ytyf);
   *bad = first_bad < n_rows ? first_bad : -1;
   return nomem ? CLEARN_ENOMEM : row_rc;
 }
@@ -2665,6 +2677,7 @@ static int als_fit(const void *params, const clearn__rshard *sh,
   c.alpha = p->alpha;
   c.mu = m->mu;
   c.YtY = YtY;
+  c.YtYf = NULL;
   c.fast = fast_path_ok(&c);
   {
     /* Team sizes from this participant's share of the work. */
@@ -3242,6 +3255,7 @@ static int als_fold_in(const void *params, void *model, int64_t user_id,
   c.alpha = m->alpha;
   c.mu = m->mu;
   c.YtY = NULL;
+  c.YtYf = NULL;
   c.fast = fast_path_ok(&c);
   if (nk > 0) {
     if (m->implicit) {
