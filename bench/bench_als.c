@@ -41,8 +41,11 @@
  * --subsample F (gen: export only a random fraction F of the ratings,
  * for when NumPy cannot fit the whole set), --curve, --target T[,T..]
  * (0.845,0.840),
- * --gflops R, --holdout F (gen: fit a 1-F random part, validate on the
- * rest), --users/--items/--nnz/--gseed (gen shape), grid lists for tune:
+ * --gflops R, --sgemm (gen: also time SGEMM, --n, best of 3, in the same
+ * process just before and just after the fit, and hold the iteration
+ * against both: the host's rate moves by a third within minutes; the RSS
+ * figures then include OpenBLAS's buffers, about 8 MB),
+ * --holdout F (gen: fit a 1-F random part, validate on the rest), --users/--items/--nnz/--gseed (gen shape), grid lists for tune:
  * --ranks 32,64 --regs 0.05,0.07 --biases 0,1 --solvers cholesky,cg3,gibbs
  * (gibbs: the settings on the command line give max_iter and burn_in).
  *
@@ -86,7 +89,7 @@ typedef struct {
   const char *mode, *file, *export_dir;
   const char *pname[MAX_PARAMS], *pval[MAX_PARAMS];
   int np;
-  int reps, curve, n, n_targets, threads, topk;
+  int reps, curve, n, n_targets, threads, topk, sgemm_inline;
   double targets[8], gflops, holdout, subsample;
   int64_t users, items, nnz;
   uint64_t gseed, vseed;
@@ -321,37 +324,52 @@ static double mean_of(const double *a, int n) {
 /* ---- modes ----------------------------------------------------------------
  */
 
-static int mode_sgemm(const options *o) {
-  int n = o->n, r;
-  size_t nn = (size_t)n * (size_t)n;
+/* The best of reps calls of cblas_sgemm on two n x n float32 matrices, all
+ * BLAS threads, in GFLOP/s (after one untimed call: thread start-up and
+ * page faults); -1 without memory.  *c0 (if given): c[0], printed so the
+ * product is not optimized away. */
+static double sgemm_rate(int n, int reps, double *c0) {
+  size_t nn = (size_t)n * (size_t)n, q;
   float *a = malloc(nn * sizeof(float)), *b = malloc(nn * sizeof(float)),
         *c = malloc(nn * sizeof(float));
   double best = 1e300, flops = 2.0 * (double)n * (double)n * (double)n;
-  size_t q;
-  if (!a || !b || !c) return fprintf(stderr, "bench_als: no memory\n"), 1;
+  int r;
+  if (!a || !b || !c) {
+    free(a);
+    free(b);
+    free(c);
+    return -1;
+  }
   for (q = 0; q < nn; q++) {
     a[q] = (float)((q * 2654435761u) % 1000) * 1e-3f;
     b[q] = (float)((q * 40503u) % 1000) * 1e-3f;
   }
-  /* One untimed call: thread start-up and page faults. */
   cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b,
               n, 0.0f, c, n);
-  for (r = 0; r < (o->reps > 1 ? o->reps : 5); r++) {
+  for (r = 0; r < reps; r++) {
     double t = now();
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n,
                 b, n, 0.0f, c, n);
     t = now() - t;
     if (t < best) best = t;
   }
-  printf("sgemm %d x %d x %d, %d BLAS threads: best %.4f s, %.1f GFLOP/s "
-         "(c[0] %g)\n",
-         n, n, n, openblas_get_num_threads(), best, flops / best / 1e9,
-         (double)c[0]);
-  printf("RESULT mode=sgemm n=%d threads=%d best_s=%.5f gflops=%.2f\n", n,
-         openblas_get_num_threads(), best, flops / best / 1e9);
+  if (c0) *c0 = (double)c[0];
   free(a);
   free(b);
   free(c);
+  return flops / best / 1e9;
+}
+
+static int mode_sgemm(const options *o) {
+  double c0 = 0, gf = sgemm_rate(o->n, o->reps > 1 ? o->reps : 5, &c0);
+  double flops = 2.0 * (double)o->n * (double)o->n * (double)o->n;
+  if (gf < 0) return fprintf(stderr, "bench_als: no memory\n"), 1;
+  printf("sgemm %d x %d x %d, %d BLAS threads: best %.4f s, %.1f GFLOP/s "
+         "(c[0] %g)\n",
+         o->n, o->n, o->n, openblas_get_num_threads(), flops / gf / 1e9, gf,
+         c0);
+  printf("RESULT mode=sgemm n=%d threads=%d best_s=%.5f gflops=%.2f\n", o->n,
+         openblas_get_num_threads(), flops / gf / 1e9, gf);
   return 0;
 }
 
@@ -570,6 +588,7 @@ static int mode_gen(const options *o) {
   const char *nn[MAX_PARAMS + 1], *vv[MAX_PARAMS + 1];
   double tg = now(), secs, rss_before, fit_peak, data_mb, fac_mb, budget;
   double floor_gf, nnz, nu, ni, kk, first, rest, valid, st0, cpu0;
+  double sg_before = NAN, sg_after = NAN;
   int64_t k = 0;
   int i, have_reset;
   char set[512];
@@ -620,6 +639,7 @@ static int mode_gen(const options *o) {
   if (te) clearn_estimator_set_param_string(est, "cold_start", "drop");
   settings_text(est, set, sizeof set);
   clearn_estimator_get_param_int(est, "rank", &k);
+  if (o->sgemm_inline) sg_before = sgemm_rate(o->n, 3, NULL);
   rss_before = status_mb("VmRSS");
   have_reset = reset_peak();
   st0 = steal_s();
@@ -628,6 +648,7 @@ static int mode_gen(const options *o) {
   cpu0 = cpu_s() - cpu0;
   fit_peak = have_reset ? status_mb("VmHWM") : NAN;
   st0 = steal_s() - st0;
+  if (o->sgemm_inline) sg_after = sgemm_rate(o->n, 3, NULL);
 
   nnz = (double)clearn_ratings_nnz(tr);
   nu = (double)clearn_ratings_n_users(tr);
@@ -660,6 +681,14 @@ static int mode_gen(const options *o) {
            floor_gf / o->gflops, o->gflops, rest / (floor_gf / o->gflops));
   else
     printf("\n");
+  if (o->sgemm_inline)
+    printf("  SGEMM (%d^3, best of 3) just before the fit %.1f GFLOP/s, just "
+           "after %.1f: floor %.3f to %.3f s, iteration / floor %.2f to "
+           "%.2f\n",
+           o->n, sg_before, sg_after, floor_gf / fmax(sg_before, sg_after),
+           floor_gf / fmin(sg_before, sg_after),
+           rest / (floor_gf / fmin(sg_before, sg_after)),
+           rest / (floor_gf / fmax(sg_before, sg_after)));
   printf("  memory: two CSR copies %.1f MB + id maps %.1f MB, factors %.1f "
          "MB; RSS before fit %.0f MB, fit peak %.0f MB (budget 1.5 x "
          "(CSR + factors) = %.0f MB), process peak %.0f MB\n",
@@ -669,10 +698,12 @@ static int mode_gen(const options *o) {
          "fit_s=%.4f s_per_iter=%.5f first_iter_s=%.5f later_iter_s=%.5f "
          "floor_gflop=%.3f train_loss=%.6f train_rmse=%.5f valid_rmse=%.5f "
          "csr_mb=%.1f factors_mb=%.1f rss_before_mb=%.1f fit_peak_mb=%.1f "
-         "peak_rss_mb=%.1f steal_s=%.2f cpu_s=%.3f settings=\"%s\"\n",
+         "peak_rss_mb=%.1f steal_s=%.2f cpu_s=%.3f sgemm_before=%.2f "
+         "sgemm_after=%.2f settings=\"%s\"\n",
          (long long)k, nnz, nu, ni, t->n, secs, secs / t->n, first, rest,
          floor_gf, t->loss[last_of(t)], t->train_rmse[last_of(t)], valid,
-         data_mb, fac_mb, rss_before, fit_peak, peak_rss_mb(), st0, cpu0, set);
+         data_mb, fac_mb, rss_before, fit_peak, peak_rss_mb(), st0, cpu0,
+         sg_before, sg_after, set);
   clearn_estimator_free(est);
   clearn_ratings_free(tr);
   clearn_ratings_free(te);
@@ -891,8 +922,8 @@ static void usage(void) {
           "       bench_als recommend [name=value ...] [--k K] [--reps R] "
           "[--export DIR]\n"
           "       bench_als gen [name=value ...] [--holdout F] [--gflops R] "
-          "[--export DIR [--subsample F]] [--users N --items N --nnz N "
-          "--gseed S]\n");
+          "[--sgemm] [--export DIR [--subsample F]] [--users N --items N "
+          "--nnz N --gseed S]\n");
 }
 
 int main(int argc, char **argv) {
@@ -923,6 +954,8 @@ int main(int argc, char **argv) {
     const char *s = argv[a], *v = a + 1 < argc ? argv[a + 1] : NULL, *eq;
     if (strcmp(s, "--curve") == 0) {
       o.curve = 1;
+    } else if (strcmp(s, "--sgemm") == 0) {
+      o.sgemm_inline = 1;
     } else if (strncmp(s, "--", 2) == 0 && v == NULL) {
       usage();
       return 2;
