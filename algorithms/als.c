@@ -1680,10 +1680,6 @@ AVX512_FN static void cg_begin(const als_cfg *c, cg_vecs *s) {
     __m512d r = _mm512_fnmadd_pd(lam, _mm512_maskz_loadu_pd(m, s->x + i),
                                  cg_sums(s, k, kp, i));
     _mm512_mask_storeu_pd(s->r + i, m, r);
-  }
-  for (i = 0; i < kp; i += 8) {
-    __mmask8 m = mask8(kp, i);
-    __m512d r = _mm512_maskz_loadu_pd(m, s->r + i);
     _mm512_mask_storeu_pd(s->p + i, m, r);
     rs = _mm512_fmadd_pd(r, r, rs);
   }
@@ -1699,14 +1695,10 @@ AVX512_FN static int cg_step(const als_cfg *c, cg_vecs *s) {
   add_yty(c, s->vf, s->sf, 1.0f); /* vf: p */
   for (i = 0; i < kp; i += 8) {
     __mmask8 m = mask8(kp, i);
-    __m512d ap = _mm512_fmadd_pd(lam, _mm512_maskz_loadu_pd(m, s->p + i),
-                                 cg_sums(s, k, kp, i));
+    __m512d p = _mm512_maskz_loadu_pd(m, s->p + i),
+            ap = _mm512_fmadd_pd(lam, p, cg_sums(s, k, kp, i));
     _mm512_mask_storeu_pd(s->Ap + i, m, ap);
-  }
-  for (i = 0; i < kp; i += 8) {
-    __mmask8 m = mask8(kp, i);
-    acc = _mm512_fmadd_pd(_mm512_maskz_loadu_pd(m, s->p + i),
-                          _mm512_maskz_loadu_pd(m, s->Ap + i), acc);
+    acc = _mm512_fmadd_pd(p, ap, acc);
   }
   pAp = _mm512_reduce_add_pd(acc);
   if (!(pAp > 0)) return 0;
