@@ -112,13 +112,17 @@
 
 /* The float32 row kernels (Gram, right-hand side, Cholesky, CG passes,
  * prediction dots) use AVX-512 when the compiler can target it and the
- * CPU has it at run time; anything else takes the BLAS/LAPACK path. */
+ * CPU has it at run time; on a CPU with AVX2 and FMA but not AVX-512, CG's
+ * passes use AVX2 (c->fast 2); anything else takes the BLAS/LAPACK path. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #define ALS_AVX512 1
 #include <immintrin.h>
 #define AVX512_FN __attribute__((target("avx512f")))
 #define AVX512_INLINE                                                          \
   static inline __attribute__((always_inline, target("avx512f")))
+#define AVX2_FN __attribute__((target("avx2,fma")))
+#define AVX2_INLINE                                                            \
+  static inline __attribute__((always_inline, target("avx2,fma")))
 #else
 #define ALS_AVX512 0
 #endif
@@ -502,7 +506,7 @@ typedef struct {
   double reg, rexp, alpha, mu; /* rexp: reg_exponent */
   const double *YtY; /* implicit: k x k, full */
   const float *YtYf; /* implicit, fast CG: YtY in float32, rows of ldg */
-  int fast;          /* float32 rows through the AVX-512 kernels */
+  int fast; /* float32 rows through the AVX-512 kernels (1), CG on AVX2 (2) */
 } als_cfg;
 
 /* Per-thread workspace, one 64-byte aligned block so every thread's
@@ -792,7 +796,8 @@ static inline double target(const als_cfg *c, float v, const double *obias,
 #define PREFETCH_AHEAD 8
 
 /* Cache lines of the factor row at p (k floats), into L1 (t0) or L2. */
-AVX512_INLINE void prefetch_row(const float *p, int64_t k, int t0) {
+static inline __attribute__((always_inline)) void
+prefetch_row(const float *p, int64_t k, int t0) {
   const char *b = (const char *)p, *e = (const char *)(p + k) - 1;
   int straddles;
   for (; b <= e; b += 64) {
@@ -1493,7 +1498,7 @@ AVX512_FN static void cg_pass_mem(const als_cfg *c, const float *F,
 }
 
 /* cg_pass, its shape chosen at run time (res: the first pass, R). */
-AVX512_FN static void cg_pass_any(const als_cfg *c, const float *F,
+AVX512_FN static void cg_pass_512(const als_cfg *c, const float *F,
                                   const int32_t *idx, const float *val,
                                   const double *obias, int64_t n,
                                   const float *v, float vb, float *out,
@@ -1541,8 +1546,8 @@ AVX512_FN static void cg_pass_any(const als_cfg *c, const float *F,
  * entries, from its float32 vector v): YtY's rows (c->YtYf, float32) by
  * columns, 64 outputs at a time in registers.  (In float64 this k x k
  * product per row and step was 21 % of an implicit CG fit at rank 64.) */
-AVX512_FN static void add_yty(const als_cfg *c, const float *v, float *out,
-                              float sign) {
+AVX512_FN static void add_yty_512(const als_cfg *c, const float *v, float *out,
+                                  float sign) {
   int64_t k = c->k, ldg = (k + 15) & ~(int64_t)15, i0, j;
   if (!c->implicit) return;
   for (i0 = 0; i0 < ldg; i0 += 64) {
@@ -1658,8 +1663,8 @@ AVX512_INLINE __m512d cg_sums(const cg_vecs *s, int64_t k, int64_t kp,
 }
 
 /* v (kp) as the next pass's vector; the bias sum starts at 0. */
-AVX512_FN static void cg_set_v(const als_cfg *c, cg_vecs *s, int64_t ldg,
-                               const double *v) {
+AVX512_FN static void cg_set_v_512(const als_cfg *c, cg_vecs *s, int64_t ldg,
+                                   const double *v) {
   int64_t k = c->k, i;
   for (i = 0; i < ldg; i += 8) {
     __mmask8 m = i < k ? mask8(k, i) : 0;
@@ -1671,10 +1676,10 @@ AVX512_FN static void cg_set_v(const als_cfg *c, cg_vecs *s, int64_t ldg,
 }
 
 /* After the first pass (over x, res): r = p = b - A x and rs = r . r. */
-AVX512_FN static void cg_begin(const als_cfg *c, cg_vecs *s) {
+AVX512_FN static void cg_begin_512(const als_cfg *c, cg_vecs *s) {
   int64_t k = c->k, kp = c->kp, i;
   __m512d lam = _mm512_set1_pd(s->lam), rs = _mm512_setzero_pd();
-  add_yty(c, s->vf, s->sf, -1.0f); /* vf: x */
+  add_yty_512(c, s->vf, s->sf, -1.0f); /* vf: x */
   for (i = 0; i < kp; i += 8) {
     __mmask8 m = mask8(kp, i);
     __m512d r = _mm512_fnmadd_pd(lam, _mm512_maskz_loadu_pd(m, s->x + i),
@@ -1688,11 +1693,11 @@ AVX512_FN static void cg_begin(const als_cfg *c, cg_vecs *s) {
 
 /* After a pass over p: A p, then one CG step.  0 (nothing updated) when
  * p^T A p is not positive: the steps end. */
-AVX512_FN static int cg_step(const als_cfg *c, cg_vecs *s) {
+AVX512_FN static int cg_step_512(const als_cfg *c, cg_vecs *s) {
   int64_t k = c->k, kp = c->kp, i;
   __m512d lam = _mm512_set1_pd(s->lam), acc = _mm512_setzero_pd(), va, vb;
   double pAp, a, rsn;
-  add_yty(c, s->vf, s->sf, 1.0f); /* vf: p */
+  add_yty_512(c, s->vf, s->sf, 1.0f); /* vf: p */
   for (i = 0; i < kp; i += 8) {
     __mmask8 m = mask8(kp, i);
     __m512d p = _mm512_maskz_loadu_pd(m, s->p + i),
@@ -1727,6 +1732,293 @@ AVX512_FN static int cg_step(const als_cfg *c, cg_vecs *s) {
   }
   s->rs = rsn;
   return 1;
+}
+
+/* ---- fast CG on AVX2 + FMA ------------------------------------------------
+ * CPUs without AVX-512 (most laptops) run CG's passes with 8-float vectors:
+ * the same sums as cg_pass (by four ratings, their dot products reduced
+ * together, then the updates in rating order), and the steps between
+ * passes in plain C.  c->fast is 2 then; the exact solve keeps the
+ * BLAS/LAPACK path. */
+
+/* The lanes of the last 8-float block of a k-vector (all when 8 | k). */
+AVX2_INLINE __m256i tail8(int64_t k) {
+  int t = k % 8 ? (int)(k % 8) : 8;
+  return _mm256_cmpgt_epi32(_mm256_set1_epi32(t),
+                            _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+/* Block j of the row at y (NC8 blocks of 8 floats, the last under tm). */
+AVX2_INLINE __m256 ld8(const float *y, int j, int NC8, __m256i tm) {
+  return j == NC8 - 1 ? _mm256_maskload_ps(y + 8 * j, tm)
+                      : _mm256_loadu_ps(y + 8 * j);
+}
+
+/* cg_pass with 8-float vectors for ranks k = 8 NC8 <= 64 (others take
+ * cg_pass8_mem), the accumulators in registers (v read from memory). */
+AVX2_INLINE void cg_pass8(const als_cfg *c, const float *F, const int32_t *idx,
+                          const float *val, const double *obias, int64_t n,
+                          const float *v, float vb, float *out, double *outb,
+                          int cont, const int NC8, const int W, const int R) {
+  int64_t k = c->k, r;
+  __m256 acc[8];
+  float qs[4] __attribute__((aligned(16)));
+  double sb = cont && outb ? *outb : 0;
+  int biased = c->kp > k, j, u;
+#pragma GCC unroll 8
+  for (j = 0; j < NC8; j++)
+    acc[j] = cont ? _mm256_loadu_ps(out + 8 * j) : _mm256_setzero_ps();
+  for (r = 0; r + 4 <= n; r += 4) {
+    const float *y4[4];
+    __m256 dd[4], h;
+    __m128 q;
+#pragma GCC unroll 4
+    for (u = 0; u < 4; u++) {
+      y4[u] = F + (size_t)idx[r + u] * (size_t)k;
+      if (R && r + u + PREFETCH_AHEAD < n)
+        prefetch_row(F + (size_t)idx[r + u + PREFETCH_AHEAD] * (size_t)k, k, 1);
+    }
+#pragma GCC unroll 4
+    for (u = 0; u < 4; u++) {
+      __m256 d = _mm256_mul_ps(_mm256_loadu_ps(y4[u]), _mm256_loadu_ps(v));
+#pragma GCC unroll 8
+      for (j = 1; j < NC8; j++)
+        d = _mm256_fmadd_ps(_mm256_loadu_ps(y4[u] + 8 * j),
+                            _mm256_loadu_ps(v + 8 * j), d);
+      dd[u] = d;
+    }
+    /* [s0 s1 s2 s3]: the four dot products */
+    h = _mm256_hadd_ps(_mm256_hadd_ps(dd[0], dd[1]),
+                       _mm256_hadd_ps(dd[2], dd[3]));
+    q = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
+    q = _mm_add_ps(q, _mm_set1_ps(vb));
+    if (W)
+      q = _mm_mul_ps(q, _mm_setr_ps((float)(c->alpha * fabs(val[r])),
+                                    (float)(c->alpha * fabs(val[r + 1])),
+                                    (float)(c->alpha * fabs(val[r + 2])),
+                                    (float)(c->alpha * fabs(val[r + 3]))));
+    if (R)
+      q = _mm_sub_ps(
+          _mm_setr_ps((float)target(c, val[r], obias, idx[r]),
+                      (float)target(c, val[r + 1], obias, idx[r + 1]),
+                      (float)target(c, val[r + 2], obias, idx[r + 2]),
+                      (float)target(c, val[r + 3], obias, idx[r + 3])),
+          q);
+    _mm_store_ps(qs, q);
+    /* reload the rows (L1) rather than hold them in registers */
+    __asm__("" : "+r"(y4[0]), "+r"(y4[1]), "+r"(y4[2]), "+r"(y4[3]));
+#pragma GCC unroll 4
+    for (u = 0; u < 4; u++) {
+      __m256 qu = _mm256_broadcast_ss(&qs[u]);
+#pragma GCC unroll 8
+      for (j = 0; j < NC8; j++)
+        acc[j] = _mm256_fmadd_ps(qu, _mm256_loadu_ps(y4[u] + 8 * j), acc[j]);
+      if (biased) sb += qs[u];
+    }
+  }
+  for (; r < n; r++) {
+    const float *y = F + (size_t)idx[r] * (size_t)k;
+    __m256 d = _mm256_mul_ps(_mm256_loadu_ps(y), _mm256_loadu_ps(v)), qv;
+    __m128 h;
+    float q;
+#pragma GCC unroll 8
+    for (j = 1; j < NC8; j++)
+      d = _mm256_fmadd_ps(_mm256_loadu_ps(y + 8 * j),
+                          _mm256_loadu_ps(v + 8 * j), d);
+    h = _mm_add_ps(_mm256_castps256_ps128(d), _mm256_extractf128_ps(d, 1));
+    h = _mm_hadd_ps(h, h);
+    h = _mm_hadd_ps(h, h);
+    q = _mm_cvtss_f32(h) + vb;
+    if (W) q *= (float)(c->alpha * fabs(val[r]));
+    if (R) q = (float)target(c, val[r], obias, idx[r]) - q;
+    qv = _mm256_set1_ps(q);
+#pragma GCC unroll 8
+    for (j = 0; j < NC8; j++)
+      acc[j] = _mm256_fmadd_ps(qv, _mm256_loadu_ps(y + 8 * j), acc[j]);
+    if (biased) sb += q;
+  }
+#pragma GCC unroll 8
+  for (j = 0; j < NC8; j++) _mm256_storeu_ps(out + 8 * j, acc[j]);
+  if (outb) *outb = sb;
+}
+
+/* cg_pass8 for any rank, the accumulators in memory (out: ldg floats). */
+AVX2_FN static void cg_pass8_mem(const als_cfg *c, const float *F,
+                                 const int32_t *idx, const float *val,
+                                 const double *obias, int64_t n, const float *v,
+                                 float vb, float *out, double *outb, int cont,
+                                 int res) {
+  int64_t k = c->k, nc = (k + 7) / 8, r, j;
+  __m256i tm = tail8(k);
+  double sb = cont && outb ? *outb : 0;
+  for (j = 0; j < nc && !cont; j++)
+    _mm256_storeu_ps(out + 8 * j, _mm256_setzero_ps());
+  for (r = 0; r < n; r++) {
+    const float *y = F + (size_t)idx[r] * (size_t)k;
+    __m256 d = _mm256_setzero_ps(), qv;
+    __m128 h;
+    float q;
+    if (res && r + PREFETCH_AHEAD < n)
+      prefetch_row(F + (size_t)idx[r + PREFETCH_AHEAD] * (size_t)k, k, 1);
+    for (j = 0; j < nc; j++)
+      d = _mm256_fmadd_ps(ld8(y, (int)j, (int)nc, tm),
+                          _mm256_loadu_ps(v + 8 * j), d);
+    h = _mm_add_ps(_mm256_castps256_ps128(d), _mm256_extractf128_ps(d, 1));
+    h = _mm_hadd_ps(h, h);
+    h = _mm_hadd_ps(h, h);
+    q = _mm_cvtss_f32(h) + vb;
+    if (c->implicit) q *= (float)(c->alpha * fabs(val[r]));
+    if (res) q = (float)target(c, val[r], obias, idx[r]) - q;
+    qv = _mm256_set1_ps(q);
+    sb += q;
+    for (j = 0; j < nc; j++)
+      _mm256_storeu_ps(out + 8 * j,
+                       _mm256_fmadd_ps(qv, ld8(y, (int)j, (int)nc, tm),
+                                       _mm256_loadu_ps(out + 8 * j)));
+  }
+  if (outb) *outb = sb;
+}
+
+AVX2_FN static void cg_pass_256(const als_cfg *c, const float *F,
+                                const int32_t *idx, const float *val,
+                                const double *obias, int64_t n, const float *v,
+                                float vb, float *out, double *outb, int cont,
+                                int res) {
+#define CGP8(NC8)                                                              \
+  do {                                                                         \
+    if (c->implicit && res)                                                    \
+      cg_pass8(c, F, idx, val, obias, n, v, vb, out, outb, cont, NC8, 1, 1);   \
+    else if (c->implicit)                                                      \
+      cg_pass8(c, F, idx, val, obias, n, v, vb, out, outb, cont, NC8, 1, 0);   \
+    else if (res)                                                              \
+      cg_pass8(c, F, idx, val, obias, n, v, vb, out, outb, cont, NC8, 0, 1);   \
+    else                                                                       \
+      cg_pass8(c, F, idx, val, obias, n, v, vb, out, outb, cont, NC8, 0, 0);   \
+  } while (0)
+  switch (c->k % 8 ? 0 : c->k / 8) {
+  case 1:
+    CGP8(1);
+    break;
+  case 2:
+    CGP8(2);
+    break;
+  case 3:
+    CGP8(3);
+    break;
+  case 4:
+    CGP8(4);
+    break;
+  case 5:
+    CGP8(5);
+    break;
+  case 6:
+    CGP8(6);
+    break;
+  case 7:
+    CGP8(7);
+    break;
+  case 8:
+    CGP8(8);
+    break;
+  default:
+    cg_pass8_mem(c, F, idx, val, obias, n, v, vb, out, outb, cont, res);
+    break;
+  }
+#undef CGP8
+}
+
+/* add_yty_512 with 8-float vectors. */
+AVX2_FN static void add_yty_256(const als_cfg *c, const float *v, float *out,
+                                float sign) {
+  int64_t k = c->k, ldg = (k + 15) & ~(int64_t)15, i0, j;
+  if (!c->implicit) return;
+  for (i0 = 0; i0 < ldg; i0 += 64) {
+    __m256 acc[8];
+    int b, nb = (int)((ldg - i0) / 8 < 8 ? (ldg - i0) / 8 : 8);
+    for (b = 0; b < nb; b++) acc[b] = _mm256_setzero_ps();
+    for (j = 0; j < k; j++) {
+      const float *g = c->YtYf + j * ldg + i0;
+      __m256 vj = _mm256_set1_ps(v[j]);
+      for (b = 0; b < nb; b++)
+        acc[b] = _mm256_fmadd_ps(_mm256_loadu_ps(g + 8 * b), vj, acc[b]);
+    }
+    for (b = 0; b < nb; b++)
+      _mm256_storeu_ps(out + i0 + 8 * b,
+                       _mm256_fmadd_ps(_mm256_set1_ps(sign), acc[b],
+                                       _mm256_loadu_ps(out + i0 + 8 * b)));
+  }
+}
+
+/* cg_set_v_512, cg_begin_512 and cg_step_512 in plain C (the AVX2 path). */
+static void cg_set_v_c(const als_cfg *c, cg_vecs *s, int64_t ldg,
+                       const double *v) {
+  int64_t i;
+  for (i = 0; i < ldg; i++) s->vf[i] = i < c->k ? (float)v[i] : 0.0f;
+  s->vb = c->kp > c->k ? (float)v[c->k] : 0.0f;
+  s->ob = 0;
+}
+
+static void cg_begin_c(const als_cfg *c, cg_vecs *s) {
+  int64_t k = c->k, kp = c->kp, i;
+  double rs = 0;
+  add_yty_256(c, s->vf, s->sf, -1.0f); /* vf: x */
+  for (i = 0; i < kp; i++) {
+    double r = (i < k ? (double)s->sf[i] : s->ob) - s->lam * s->x[i];
+    s->r[i] = s->p[i] = r;
+    rs += r * r;
+  }
+  s->rs = rs;
+}
+
+static int cg_step_c(const als_cfg *c, cg_vecs *s) {
+  int64_t k = c->k, kp = c->kp, i;
+  double pAp = 0, a, rsn = 0, beta;
+  add_yty_256(c, s->vf, s->sf, 1.0f); /* vf: p */
+  for (i = 0; i < kp; i++) {
+    s->Ap[i] = (i < k ? (double)s->sf[i] : s->ob) + s->lam * s->p[i];
+    pAp += s->p[i] * s->Ap[i];
+  }
+  if (!(pAp > 0)) return 0;
+  a = s->rs / pAp;
+  for (i = 0; i < kp; i++) {
+    s->x[i] += a * s->p[i];
+    s->r[i] -= a * s->Ap[i];
+    rsn += s->r[i] * s->r[i];
+  }
+  beta = rsn / s->rs;
+  for (i = 0; i < kp; i++) s->p[i] = s->r[i] + beta * s->p[i];
+  s->rs = rsn;
+  return 1;
+}
+
+/* The fast CG's pieces for c->fast (1: AVX-512, 2: AVX2). */
+static void cg_pass_any(const als_cfg *c, const float *F, const int32_t *idx,
+                        const float *val, const double *obias, int64_t n,
+                        const float *v, float vb, float *out, double *outb,
+                        int cont, int res) {
+  if (c->fast == 2)
+    cg_pass_256(c, F, idx, val, obias, n, v, vb, out, outb, cont, res);
+  else
+    cg_pass_512(c, F, idx, val, obias, n, v, vb, out, outb, cont, res);
+}
+
+static void cg_set_v(const als_cfg *c, cg_vecs *s, int64_t ldg,
+                     const double *v) {
+  if (c->fast == 2)
+    cg_set_v_c(c, s, ldg, v);
+  else
+    cg_set_v_512(c, s, ldg, v);
+}
+
+static void cg_begin(const als_cfg *c, cg_vecs *s) {
+  if (c->fast == 2)
+    cg_begin_c(c, s);
+  else
+    cg_begin_512(c, s);
+}
+
+static int cg_step(const als_cfg *c, cg_vecs *s) {
+  return c->fast == 2 ? cg_step_c(c, s) : cg_step_512(c, s);
 }
 
 /* solve_row_fast for solver=cg: cg_row's steps, matrix-free (a half-step
@@ -1791,9 +2083,9 @@ static int64_t heavy_block(int64_t k) {
  * block by block of F's rows up to n_other (any ratings past it are taken
  * with the last block).  The first pass finds where each row's ratings in
  * a block end (a scan of its indices) and keeps it for the later ones. */
-AVX512_FN static void heavy_pass(const als_cfg *c, heavy_row *h, int64_t nh,
-                                 const float *F, int64_t n_other,
-                                 const double *obias, int res) {
+static void heavy_pass(const als_cfg *c, heavy_row *h, int64_t nh,
+                       const float *F, int64_t n_other, const double *obias,
+                       int res) {
   int64_t k = c->k, blk = heavy_block(k), b0, q, bi = 0;
   for (q = 0; q < nh; q++) h[q].at = 0;
   for (b0 = 0; b0 < n_other; b0 += blk, bi++) {
@@ -1823,9 +2115,9 @@ AVX512_FN static void heavy_pass(const als_cfg *c, heavy_row *h, int64_t nh,
 /* cg_row_fast's matrix-free steps for the rows h[0 .. nh) together (their
  * ratings, solution and state vectors set by the caller); F's rows number
  * n_other. */
-AVX512_FN static int heavy_cg_rows(const als_cfg *c, heavy_row *h, int64_t nh,
-                                   const float *F, int64_t n_other,
-                                   const double *obias, int64_t ldg) {
+static int heavy_cg_rows(const als_cfg *c, heavy_row *h, int64_t nh,
+                         const float *F, int64_t n_other, const double *obias,
+                         int64_t ldg) {
   int64_t k = c->k, kp = c->kp, q, i, it;
   for (q = 0; q < nh; q++) {
     heavy_row *o = &h[q];
@@ -2045,8 +2337,11 @@ static int wide_ok(clearn_dtype dt) {
   return dt == CLEARN_FLOAT32 && clearn__avx512_ok();
 }
 
+/* 1: the AVX-512 kernels; 2: CG's AVX2 ones; 0: the BLAS/LAPACK path. */
 static int fast_path_ok(const als_cfg *c) {
-  return !c->nonneg && c->kp <= 256 && wide_ok(c->dt);
+  if (c->nonneg || c->kp > 256 || c->dt != CLEARN_FLOAT32) return 0;
+  if (clearn__avx512_ok()) return 1;
+  return c->cg && clearn__avx2_ok() ? 2 : 0;
 }
 #else
 static int solve_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,

@@ -150,6 +150,10 @@ int clearn__threads(void);
  * without AVX-512 (to test and measure those paths).  Read once per
  * process; thread-safe. */
 int clearn__avx512_ok(void);
+/* Whether the AVX2 + FMA row kernels (ALS's CG passes on CPUs without
+ * AVX-512) may run: the CPU has both and CLEARN_NO_AVX2 is unset, empty or
+ * "0".  Read once per process; thread-safe. */
+int clearn__avx2_ok(void);
 
 /* ---- parameters (params.c) ---------------------------------------------- */
 

@@ -202,16 +202,38 @@ int clearn_get_num_threads(void) {
 
 int clearn__threads(void) { return clearn_get_num_threads(); }
 
+#if defined(__GNUC__) && defined(__x86_64__)
+/* has (the CPU's feature), unless the environment variable `off` is set to
+ * something other than "" or "0". */
+static int cpu_feature_on(int has, const char *off) {
+  const char *e = getenv(off);
+  return has && !(e && *e && strcmp(e, "0") != 0);
+}
+#endif
+
 int clearn__avx512_ok(void) {
   static int known = -1; /* every thread that races here stores one value */
   int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
   if (v < 0) {
-    const char *off = getenv("CLEARN_NO_AVX512");
 #if defined(__GNUC__) && defined(__x86_64__)
-    v = __builtin_cpu_supports("avx512f") &&
-        !(off && *off && strcmp(off, "0") != 0);
+    v = cpu_feature_on(__builtin_cpu_supports("avx512f"), "CLEARN_NO_AVX512");
 #else
-    (void)off;
+    v = 0;
+#endif
+    __atomic_store_n(&known, v, __ATOMIC_RELAXED);
+  }
+  return v;
+}
+
+int clearn__avx2_ok(void) {
+  static int known = -1;
+  int v = __atomic_load_n(&known, __ATOMIC_RELAXED);
+  if (v < 0) {
+#if defined(__GNUC__) && defined(__x86_64__)
+    v = cpu_feature_on(__builtin_cpu_supports("avx2") &&
+                           __builtin_cpu_supports("fma"),
+                       "CLEARN_NO_AVX2");
+#else
     v = 0;
 #endif
     __atomic_store_n(&known, v, __ATOMIC_RELAXED);
