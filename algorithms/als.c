@@ -1735,11 +1735,12 @@ AVX512_FN static int cg_step_512(const als_cfg *c, cg_vecs *s) {
 }
 
 /* ---- fast CG on AVX2 + FMA ------------------------------------------------
- * CPUs without AVX-512 (most laptops) run CG's passes with 8-float vectors:
- * the same sums as cg_pass (by four ratings, their dot products reduced
- * together, then the updates in rating order), and the steps between
- * passes in plain C.  c->fast is 2 then; the exact solve keeps the
- * BLAS/LAPACK path. */
+ * CPUs without AVX-512 (most laptops) run CG's passes with 8-float vectors,
+ * structured as cg_pass (four ratings' dot products reduced together, then
+ * the updates in rating order; heavy rows in lockstep), and the steps
+ * between passes in plain C.  c->fast is 2 then; the exact solve keeps the
+ * BLAS/LAPACK path.  Rounding differs from the AVX-512 path's, but as
+ * there, a row's result depends only on its own inputs. */
 
 /* The lanes of the last 8-float block of a k-vector (all when 8 | k). */
 AVX2_INLINE __m256i tail8(int64_t k) {
