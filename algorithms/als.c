@@ -63,8 +63,11 @@
  * Implicit feedback scales each chunk's rows by sqrt(alpha |r|) into a
  * small buffer for the same kernel, weighs the matrix-free CG terms by
  * alpha |r|, and adds Y^T Y (kept in float64) to each system.  Same
- * equations, same result up to rounding; the generic path stays for
- * float64, NNLS and other CPUs.
+ * equations, same result up to rounding.  A CPU with AVX2 and FMA but not
+ * AVX-512 runs CG's passes with 8-float kernels, and the exact solve forms
+ * its Gram and right-hand side with one (g8_system) before the generic
+ * float64 Cholesky or NNLS; the generic path stays for float64 and other
+ * CPUs.
  *
  * Determinism.  A row's solve reads only that row's ratings, the other
  * side's factors, the shared Y^T Y and (for CG) the row's previous value,
@@ -113,7 +116,8 @@
 /* The float32 row kernels (Gram, right-hand side, Cholesky, CG passes,
  * prediction dots) use AVX-512 when the compiler can target it and the
  * CPU has it at run time; on a CPU with AVX2 and FMA but not AVX-512, CG's
- * passes use AVX2 (c->fast 2); anything else takes the BLAS/LAPACK path. */
+ * passes (c->fast 2) and the exact solve's Gram (c->g8) use AVX2; anything
+ * else takes the BLAS/LAPACK path. */
 #if defined(__GNUC__) && defined(__x86_64__)
 #define ALS_AVX512 1
 #include <immintrin.h>
@@ -507,6 +511,7 @@ typedef struct {
   const double *YtY; /* implicit: k x k, full */
   const float *YtYf; /* implicit, fast CG: YtY in float32, rows of ldg */
   int fast; /* float32 rows through the AVX-512 kernels (1), CG on AVX2 (2) */
+  int g8;   /* exact float32 solve, Gram and right-hand side on AVX2 */
 } als_cfg;
 
 /* Per-thread workspace, one 64-byte aligned block so every thread's
@@ -540,6 +545,9 @@ static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
  * vector lane). */
 #define LANES 16
 
+/* Rated rows per sweep of the exact solve on AVX2 (g8_system). */
+#define G8_CHUNK 64
+
 /* Rated rows per chunk of the fast path: a third of L1 (CHUNK_BYTES). */
 #define CHUNK_BYTES 16384
 static size_t fast_chunk(const als_cfg *c) {
@@ -550,7 +558,7 @@ static size_t fast_chunk(const als_cfg *c) {
 static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   size_t kp = (size_t)c->kp, es = c->es, k = (size_t)c->k;
   /* The fast path reads factor rows in place: no gathered copies. */
-  size_t n = c->fast ? 1 : (size_t)(cap > 0 ? cap : 1);
+  size_t n = c->fast || c->g8 ? 1 : (size_t)(cap > 0 ? cap : 1);
   size_t ldg = (k + 15) & ~(size_t)15, ldp = (kp + 8) & ~(size_t)7;
   /* the exact fast solve factors LANES systems at a time */
   size_t lanes = c->fast && !c->cg ? LANES : 1;
@@ -592,7 +600,9 @@ static int ws_alloc(als_ws *w, const als_cfg *c, int64_t cap) {
   SLOT(w->A8, (size_t)(lanes > 1 ? w->pr * w->ld8 : 1) * LANES * sizeof(float));
   SLOT(w->x8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(float));
   SLOT(w->inv8, (size_t)(lanes > 1 ? w->pr : 1) * LANES * sizeof(float));
-  SLOT(w->Yc, (c->fast && !c->cg && c->implicit ? fast_chunk(c) * k : 1) *
+  SLOT(w->Yc, (c->fast && !c->cg && c->implicit ? fast_chunk(c) * k
+               : c->g8 && c->implicit           ? G8_CHUNK * k
+                                                : 1) *
                   sizeof(float));
 #undef SLOT
   for (i = 0; i < ns; i++) off += align64(sizes[i]);
@@ -1738,9 +1748,9 @@ AVX512_FN static int cg_step_512(const als_cfg *c, cg_vecs *s) {
  * CPUs without AVX-512 (most laptops) run CG's passes with 8-float vectors,
  * structured as cg_pass (four ratings' dot products reduced together, then
  * the updates in rating order; heavy rows in lockstep), and the steps
- * between passes in plain C.  c->fast is 2 then; the exact solve keeps the
- * BLAS/LAPACK path.  Rounding differs from the AVX-512 path's, but as
- * there, a row's result depends only on its own inputs. */
+ * between passes in plain C.  c->fast is 2 then (the exact solve: c->g8,
+ * below).  Rounding differs from the AVX-512 path's, but as there, a row's
+ * result depends only on its own inputs. */
 
 /* The lanes of the last 8-float block of a k-vector (all when 8 | k). */
 AVX2_INLINE __m256i tail8(int64_t k) {
@@ -2307,8 +2317,9 @@ static int solve_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
 /* out[r] = F[idx[r]] . b for r < n, in float64 (products exact as in
  * dot_dt) for float32 rows of F (k long) and a float64 b padded with
  * zeros to whole vectors of 8; the rows are prefetched ahead. */
-AVX512_FN static void dots_wide(const float *F, int64_t k, const int32_t *idx,
-                                int64_t n, const double *b, double *out) {
+AVX512_FN static void dots_wide_512(const float *F, int64_t k,
+                                    const int32_t *idx, int64_t n,
+                                    const double *b, double *out) {
   int64_t r, j;
   for (r = 0; r < n; r++) {
     const float *a = F + (size_t)idx[r] * (size_t)k;
@@ -2334,15 +2345,225 @@ AVX512_FN static void dots_wide(const float *F, int64_t k, const int32_t *idx,
   }
 }
 
+/* dots_wide_512 with 4-double vectors, on CPUs with AVX2 and FMA. */
+AVX2_FN static void dots_wide_256(const float *F, int64_t k, const int32_t *idx,
+                                  int64_t n, const double *b, double *out) {
+  int64_t r, j;
+  for (r = 0; r < n; r++) {
+    const float *a = F + (size_t)idx[r] * (size_t)k;
+    __m256d acc0 = _mm256_setzero_pd(), acc1 = _mm256_setzero_pd();
+    double t[4];
+    if (r + PREFETCH_AHEAD < n)
+      prefetch_row(F + (size_t)idx[r + PREFETCH_AHEAD] * (size_t)k, k, 1);
+    for (j = 0; j + 8 <= k; j += 8) {
+      acc0 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + j)),
+                             _mm256_load_pd(b + j), acc0);
+      acc1 = _mm256_fmadd_pd(_mm256_cvtps_pd(_mm_loadu_ps(a + j + 4)),
+                             _mm256_load_pd(b + j + 4), acc1);
+    }
+    _mm256_storeu_pd(t, _mm256_add_pd(acc0, acc1));
+    out[r] = (t[0] + t[1]) + (t[2] + t[3]);
+    for (; j < k; j++) out[r] += (double)a[j] * b[j];
+  }
+}
+
+/* out[r] = F[idx[r]] . b as dots_wide_512 says, with AVX-512 or AVX2. */
+static void dots_wide(const float *F, int64_t k, const int32_t *idx, int64_t n,
+                      const double *b, double *out) {
+  if (clearn__avx512_ok())
+    dots_wide_512(F, k, idx, n, b, out);
+  else
+    dots_wide_256(F, k, idx, n, b, out);
+}
+
+/* Whether recommend scores with the AVX-512 kernels. */
 static int wide_ok(clearn_dtype dt) {
   return dt == CLEARN_FLOAT32 && clearn__avx512_ok();
 }
 
-/* 1: the AVX-512 kernels; 2: CG's AVX2 ones; 0: the BLAS/LAPACK path. */
+/* Whether train_terms's dots may take dots_wide. */
+static int dots_ok(clearn_dtype dt) {
+  return dt == CLEARN_FLOAT32 && (clearn__avx512_ok() || clearn__avx2_ok());
+}
+
+/* ---- exact solve on AVX2 + FMA ----------------------------------------------
+ * On CPUs with AVX2 but not AVX-512, the exact solve (float32) forms each
+ * row's Gram matrix and right-hand side with 8-float vectors, reading the
+ * rated rows in place, instead of gathering them and calling SSYRK and
+ * SGEMV: at rank 64 on ml-1m those calls spent half their time copying
+ * and packing.  The rows are swept in chunks that stay in L1, once per
+ * tile of the Gram's upper triangle (up to 4 rows by 16 columns: 8
+ * accumulators, with the loads and a broadcast within AVX2's 16
+ * registers); the right-hand side and the bias column (a constant 1)
+ * take one more sweep per 8 columns.  The system is then built and solved as on
+ * the generic path (float64 Cholesky, or NNLS).  c->g8 says this path runs. */
+
+/* G[i0 + t][j0 + 8 c] (+)= sum over the chunk's m rows (rp) of
+ * y[i0 + t] y[j0 + 8 c ..], for t < TR, c < NC; the last block under tm
+ * when masked.  first: store instead of add. */
+AVX2_INLINE void g8_tile(const float *const *rp, int64_t m, int64_t i0,
+                         int64_t j0, __m256i tm, int masked, float *G,
+                         int64_t ldg, int first, const int TR, const int NC) {
+  __m256 acc[4][2];
+  int64_t r;
+  int t, q;
+  for (t = 0; t < TR; t++)
+    for (q = 0; q < NC; q++) acc[t][q] = _mm256_setzero_ps();
+  for (r = 0; r < m; r++) {
+    const float *y = rp[r];
+    __m256 yj[2];
+    for (q = 0; q < NC; q++)
+      yj[q] = masked && q == NC - 1 ? _mm256_maskload_ps(y + j0 + 8 * q, tm)
+                                    : _mm256_loadu_ps(y + j0 + 8 * q);
+    for (t = 0; t < TR; t++) {
+      __m256 b = _mm256_broadcast_ss(y + i0 + t);
+      for (q = 0; q < NC; q++) acc[t][q] = _mm256_fmadd_ps(b, yj[q], acc[t][q]);
+    }
+  }
+  for (t = 0; t < TR; t++)
+    for (q = 0; q < NC; q++) {
+      float *g = G + (i0 + t) * ldg + j0 + 8 * q;
+      __m256i mk = masked && q == NC - 1 ? tm : _mm256_set1_epi32(-1);
+      __m256 v = first ? acc[t][q]
+                       : _mm256_add_ps(acc[t][q], _mm256_maskload_ps(g, mk));
+      _mm256_maskstore_ps(g, mk, v);
+    }
+}
+
+/* The Gram tiles of one chunk (g8_tile for each); meanwhile the rows of
+ * F at pf[0 .. n_pf) (the next chunk's) go to L1, spread over the tiles. */
+AVX2_FN static void g8_tiles(const float *const *rp, int64_t m, int64_t k,
+                             float *G, int64_t ldg, int first, const float *F,
+                             const int32_t *pf, int64_t n_pf) {
+  __m256i tm = tail8(k);
+  int64_t nb = (k + 7) / 8, i0, b0, tiles = 0, per;
+  for (i0 = 0; i0 < k; i0 += 4) tiles += (nb - i0 / 8 + 1) / 2;
+  per = (n_pf + tiles - 1) / tiles;
+  for (i0 = 0; i0 < k; i0 += 4) {
+    int tr = k - i0 < 4 ? (int)(k - i0) : 4;
+    for (b0 = i0 / 8; b0 < nb; b0 += 2) {
+      int nc = nb - b0 < 2 ? (int)(nb - b0) : 2,
+          masked = b0 + nc == nb && k % 8 != 0;
+      int64_t q;
+      for (q = 0; q < per && n_pf > 0; q++, n_pf--)
+        prefetch_row(F + (size_t)*pf++ * (size_t)k, k, 1);
+#define G8T(TR, NC)                                                            \
+  g8_tile(rp, m, i0, 8 * b0, tm, masked, G, ldg, first, TR, NC)
+#define G8R(TR)                                                                \
+  do {                                                                         \
+    if (nc == 2)                                                               \
+      G8T(TR, 2);                                                              \
+    else                                                                       \
+      G8T(TR, 1);                                                              \
+  } while (0)
+      switch (tr) {
+      case 4:
+        G8R(4);
+        break;
+      case 3:
+        G8R(3);
+        break;
+      case 2:
+        G8R(2);
+        break;
+      default:
+        G8R(1);
+        break;
+      }
+#undef G8R
+#undef G8T
+    }
+  }
+}
+
+/* acc += sum over the chunk's m rows (rp) of s_r y_r, for the 8-float
+ * block j (the last, of nb, under tm): two accumulators, alternate rows. */
+AVX2_INLINE __m256 g8_axpy(const float *const *rp, const float *s, int64_t m,
+                           int64_t j, int64_t nb, __m256i tm, __m256 acc) {
+  __m256 a1 = _mm256_setzero_ps();
+  int64_t r;
+  for (r = 0; r + 1 < m; r += 2) {
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(s[r]), ld8(rp[r], (int)j, (int)nb, tm),
+                          acc);
+    a1 = _mm256_fmadd_ps(_mm256_set1_ps(s[r + 1]),
+                         ld8(rp[r + 1], (int)j, (int)nb, tm), a1);
+  }
+  if (r < m)
+    acc = _mm256_fmadd_ps(_mm256_set1_ps(s[r]), ld8(rp[r], (int)j, (int)nb, tm),
+                          acc);
+  return _mm256_add_ps(acc, a1);
+}
+
+/* The row's float32 Gram (upper triangle, w->G, kp x kp) and float64
+ * right-hand side (w->z) from its n ratings, as the generic path forms
+ * them: implicit feedback weighs the Gram's terms by alpha |r| (the rows
+ * scaled by its square root into w->Yc). */
+AVX2_FN static void g8_system(const als_cfg *c, als_ws *w, const int32_t *idx,
+                              const float *val, int64_t n, const float *F,
+                              const double *obias, const int32_t *pf,
+                              int64_t n_pf) {
+  int64_t k = c->k, kp = c->kp, nb = (k + 7) / 8, r0, r, j, q;
+  __m256i tm = tail8(k);
+  float *G = w->G, *z = w->bf, *cs = w->sf, tv[G8_CHUNK], wv[G8_CHUNK];
+  double zt = 0, sw = 0;
+  for (r0 = 0; r0 < n; r0 += G8_CHUNK) {
+    int64_t m = n - r0 < G8_CHUNK ? n - r0 : G8_CHUNK;
+    const float *rp[G8_CHUNK], *yp[G8_CHUNK];
+    for (r = 0; r < m; r++) {
+      const float *y = F + (size_t)idx[r0 + r] * (size_t)k;
+      tv[r] = (float)target(c, val[r0 + r], obias, idx[r0 + r]);
+      wv[r] = c->implicit ? (float)(c->alpha * fabs((double)val[r0 + r])) : 1;
+      yp[r] = rp[r] = y;
+      if (c->implicit) {
+        __m256 s = _mm256_set1_ps(sqrtf(wv[r]));
+        for (j = 0; j < nb; j++)
+          _mm256_maskstore_ps(w->Yc + r * k + 8 * j,
+                              j == nb - 1 ? tm : _mm256_set1_epi32(-1),
+                              _mm256_mul_ps(s, ld8(y, (int)j, (int)nb, tm)));
+        rp[r] = w->Yc + r * k;
+      }
+      zt += tv[r];
+      sw += wv[r];
+    }
+    /* prefetched meanwhile: the next chunk, or the next row's first */
+    if (r0 + m < n)
+      g8_tiles(rp, m, k, G, kp, r0 == 0, F, idx + r0 + m,
+               n - r0 - m < G8_CHUNK ? n - r0 - m : G8_CHUNK);
+    else
+      g8_tiles(rp, m, k, G, kp, r0 == 0, F, pf,
+               n_pf < G8_CHUNK ? n_pf : G8_CHUNK);
+    /* the right-hand side and (biases) the weighted column sums */
+    for (j = 0; j < nb; j++) {
+      __m256 a = r0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(z + 8 * j);
+      _mm256_storeu_ps(z + 8 * j, g8_axpy(yp, tv, m, j, nb, tm, a));
+      if (kp > k) {
+        a = r0 == 0 ? _mm256_setzero_ps() : _mm256_loadu_ps(cs + 8 * j);
+        _mm256_storeu_ps(cs + 8 * j, g8_axpy(yp, wv, m, j, nb, tm, a));
+      }
+    }
+  }
+  for (q = 0; q < k; q++) {
+    w->z[q] = z[q];
+    if (kp > k) G[q * kp + k] = cs[q];
+  }
+  if (kp > k) {
+    w->z[k] = zt;
+    G[k * kp + k] = (float)sw;
+  }
+}
+
+/* 1: the AVX-512 kernels; 2: CG's AVX2 ones; 0: the BLAS/LAPACK path (or
+ * g8_system's Gram, g8_ok). */
 static int fast_path_ok(const als_cfg *c) {
   if (c->nonneg || c->kp > 256 || c->dt != CLEARN_FLOAT32) return 0;
   if (clearn__avx512_ok()) return 1;
   return c->cg && clearn__avx2_ok() ? 2 : 0;
+}
+
+/* Whether the exact solve forms its systems with g8_system. */
+static int g8_ok(const als_cfg *c) {
+  return !c->fast && !c->cg && c->kp <= 256 && c->dt == CLEARN_FLOAT32 &&
+         clearn__avx2_ok();
 }
 #else
 static int solve_row_fast(const als_cfg *c, als_ws *w, const int32_t *idx,
@@ -2364,9 +2585,26 @@ static int fast_path_ok(const als_cfg *c) {
   return 0;
 }
 
+static int g8_ok(const als_cfg *c) {
+  (void)c;
+  return 0;
+}
+
+static void g8_system(const als_cfg *c, als_ws *w, const int32_t *idx,
+                      const float *val, int64_t n, const float *F,
+                      const double *obias, const int32_t *pf, int64_t n_pf) {
+  (void)c, (void)w, (void)idx, (void)val, (void)n, (void)F, (void)obias;
+  (void)pf, (void)n_pf;
+}
+
 static void dots_wide(const float *F, int64_t k, const int32_t *idx, int64_t n,
                       const double *b, double *out) {
   (void)F, (void)k, (void)idx, (void)n, (void)b, (void)out;
+}
+
+static int dots_ok(clearn_dtype dt) {
+  (void)dt;
+  return 0;
 }
 
 static int heavy_cg(const als_cfg *c, int64_t n) {
@@ -2384,6 +2622,51 @@ static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
   return CLEARN_EUNSUPPORTED;
 }
 #endif
+
+/* solve_row's last step: w->A x = w->z (w->A kp x kp, upper triangle; it
+ * is destroyed), exactly or under x >= 0; the solution into w->z. */
+static int solve_system(const als_cfg *c, als_ws *w) {
+  int64_t kp = c->kp;
+  int rc;
+  if (!c->nonneg) return chol_solve(kp, w->A, w->z);
+  memcpy(w->p, w->z, (size_t)kp * sizeof(double));
+  rc = nnls(kp, c->k, w->A, w->p, w, w->x);
+  if (rc == CLEARN_OK) memcpy(w->z, w->x, (size_t)kp * sizeof(double));
+  return rc;
+}
+
+/* solve_row's system (w->A's upper triangle, w->z) summed in float64
+ * straight from the float32 factor rows of F: the Gram of the design rows
+ * [y, 1] (implicit: weighted by alpha |r|, plus Y^T Y), the ridge lam, and
+ * the right-hand side. */
+static void system_f64(const als_cfg *c, als_ws *w, const int32_t *idx,
+                       const float *val, int64_t n, const float *F,
+                       const double *obias, double lam) {
+  int64_t k = c->k, kp = c->kp, r, i, j;
+  double *A = w->A, *z = w->z;
+  memset(A, 0, (size_t)(kp * kp) * sizeof(double));
+  memset(z, 0, (size_t)kp * sizeof(double));
+  for (r = 0; r < n; r++) {
+    const float *y = F + (size_t)idx[r] * (size_t)k;
+    double t = target(c, val[r], obias, idx[r]),
+           wr = c->implicit ? c->alpha * fabs((double)val[r]) : 1.0;
+    for (i = 0; i < k; i++) {
+      double wy = wr * y[i];
+      for (j = i; j < k; j++) A[i * kp + j] += wy * y[j];
+      if (kp > k) A[i * kp + k] += wy;
+      z[i] += t * y[i];
+    }
+    if (kp > k) {
+      A[k * kp + k] += wr;
+      z[k] += t;
+    }
+  }
+  for (i = 0; i < kp; i++) {
+    if (c->implicit)
+      for (j = i; j < k; j++) A[i * kp + j] += c->YtY[i * k + j];
+    A[i * kp + i] += lam;
+  }
+}
 
 /* Solve one row: its n ratings (idx into the other side, values val)
  * against the other side's factors `other` (and biases obias, NULL unless
@@ -2409,6 +2692,10 @@ static int solve_row(const als_cfg *c, als_ws *w, const int32_t *idx,
   if (c->fast)
     return solve_row_fast(c, w, idx, val, n, other, obias, xrow, bias, pf,
                           n_pf);
+  if (c->g8) {
+    g8_system(c, w, idx, val, n, other, obias, pf, n_pf);
+    goto solve;
+  }
   for (i = 0; i < n; i++) {
     char *dst = (char *)w->Y + (size_t)(i * kp) * c->es;
     memcpy(dst, row_ptr(other, idx[i], k, c->es), (size_t)k * c->es);
@@ -2443,6 +2730,7 @@ static int solve_row(const als_cfg *c, als_ws *w, const int32_t *idx,
       }
     }
   if ((rc = syrk_dt(c->dt, n, kp, w->Y, kp, w->G)) != CLEARN_OK) return rc;
+solve:
   for (i = 0; i < kp; i++) {
     for (j = i; j < kp; j++) {
       double g = c->dt == CLEARN_FLOAT32 ? ((const float *)w->G)[i * kp + j]
@@ -2452,12 +2740,12 @@ static int solve_row(const als_cfg *c, als_ws *w, const int32_t *idx,
     }
     w->A[i * kp + i] += lam;
   }
-  if (c->nonneg) {
-    memcpy(w->p, w->z, (size_t)kp * sizeof(double));
-    rc = nnls(kp, k, w->A, w->p, w, w->x);
-    if (rc == CLEARN_OK) memcpy(w->z, w->x, (size_t)kp * sizeof(double));
-  } else {
-    rc = chol_solve(kp, w->A, w->z);
+  rc = solve_system(c, w);
+  if (rc != CLEARN_OK && c->g8) {
+    /* g8_system's float32 sums round differently from SSYRK's; a system
+     * they leave not positive definite is formed again in float64 */
+    system_f64(c, w, idx, val, n, (const float *)other, obias, lam);
+    rc = solve_system(c, w);
   }
   if (rc != CLEARN_OK) return rc;
   from_f64(w->z, k, xrow, c->dt);
@@ -2967,6 +3255,7 @@ static int als_fit(const void *params, const clearn__rshard *sh,
   c.YtY = YtY;
   c.YtYf = NULL;
   c.fast = fast_path_ok(&c);
+  c.g8 = g8_ok(&c);
   {
     /* Team sizes from this participant's share of the work. */
     double kp = (double)c.kp, ru = (double)sh->u_ptr[nu],
@@ -3042,7 +3331,7 @@ static int als_fit(const void *params, const clearn__rshard *sh,
         (rc = gram(m->V, m->n_items, k, dt, nt_g, YtY)) != CLEARN_OK)
       goto cleanup;
     if (p->train_metrics) {
-      train_terms(m, sh, YtY, wide_ok(dt), nt_e, lu, li);
+      train_terms(m, sh, YtY, dots_ok(dt), nt_e, lu, li);
       rc = ex_gather(ex, lu, 2 * sizeof(double), sh->user_off, CLEARN_OK);
       if (rc == CLEARN_OK)
         rc = ex_gather(ex, li, sizeof(double), sh->item_off, CLEARN_OK);
@@ -3545,6 +3834,7 @@ static int als_fold_in(const void *params, void *model, int64_t user_id,
   c.YtY = NULL;
   c.YtYf = NULL;
   c.fast = fast_path_ok(&c);
+  c.g8 = g8_ok(&c);
   if (nk > 0) {
     if (m->implicit) {
       YtY = clearn__malloc((size_t)(m->k * m->k), sizeof(double));
