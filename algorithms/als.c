@@ -2552,6 +2552,46 @@ AVX2_FN static void g8_system(const als_cfg *c, als_ws *w, const int32_t *idx,
   }
 }
 
+/* chol_solve for g8's systems: S (p x p, row-major upper triangle) = U^T U
+ * by outer products, each row's update one 4-double FMA sweep, then the
+ * two triangular solves; LAPACK's dpotrf and dtrsv cost several times its
+ * flops at these sizes.  The unblocked algorithm dpotrf's own is. */
+AVX2_FN static int chol_solve_256(int64_t p, double *S, double *b) {
+  int64_t i, r, c;
+  for (i = 0; i < p; i++) {
+    double *u = S + i * p, d = u[i], inv;
+    if (!(d > 0))
+      return clearn__err(CLEARN_ENUMERIC,
+                         "cholesky: matrix is not positive definite (leading "
+                         "minor %d)",
+                         (int)(i + 1));
+    d = sqrt(d);
+    u[i] = d;
+    inv = 1.0 / d;
+    for (c = i + 1; c < p; c++) u[c] *= inv;
+    for (r = i + 1; r < p; r++) {
+      double *a = S + r * p;
+      __m256d f = _mm256_set1_pd(u[r]);
+      for (c = r; c + 4 <= p; c += 4)
+        _mm256_storeu_pd(a + c, _mm256_fnmadd_pd(f, _mm256_loadu_pd(u + c),
+                                                 _mm256_loadu_pd(a + c)));
+      for (; c < p; c++) a[c] -= u[r] * u[c];
+    }
+  }
+  for (i = 0; i < p; i++) { /* U^T y = b */
+    const double *u = S + i * p;
+    b[i] /= u[i];
+    for (c = i + 1; c < p; c++) b[c] -= u[c] * b[i];
+  }
+  for (i = p - 1; i >= 0; i--) { /* U x = y */
+    const double *u = S + i * p;
+    double t = b[i];
+    for (c = i + 1; c < p; c++) t -= u[c] * b[c];
+    b[i] = t / u[i];
+  }
+  return CLEARN_OK;
+}
+
 /* 1: the AVX-512 kernels; 2: CG's AVX2 ones; 0: the BLAS/LAPACK path (or
  * g8_system's Gram, g8_ok). */
 static int fast_path_ok(const als_cfg *c) {
@@ -2588,6 +2628,11 @@ static int fast_path_ok(const als_cfg *c) {
 static int g8_ok(const als_cfg *c) {
   (void)c;
   return 0;
+}
+
+static int chol_solve_256(int64_t p, double *S, double *b) {
+  (void)p, (void)S, (void)b;
+  return CLEARN_EUNSUPPORTED;
 }
 
 static void g8_system(const als_cfg *c, als_ws *w, const int32_t *idx,
@@ -2628,6 +2673,7 @@ static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
 static int solve_system(const als_cfg *c, als_ws *w) {
   int64_t kp = c->kp;
   int rc;
+  if (!c->nonneg && c->g8) return chol_solve_256(kp, w->A, w->z);
   if (!c->nonneg) return chol_solve(kp, w->A, w->z);
   memcpy(w->p, w->z, (size_t)kp * sizeof(double));
   rc = nnls(kp, c->k, w->A, w->p, w, w->x);
