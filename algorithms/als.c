@@ -545,8 +545,10 @@ static size_t align64(size_t b) { return (b + 63) & ~(size_t)63; }
  * vector lane). */
 #define LANES 16
 
-/* Rated rows per sweep of the exact solve on AVX2 (g8_system). */
+/* Rated rows per sweep of the exact solve on AVX2 (g8_system), and rows
+ * of its Gram per tile. */
 #define G8_CHUNK 64
+#define G8_TR 6
 
 /* Rated rows per chunk of the fast path: a third of L1 (CHUNK_BYTES). */
 #define CHUNK_BYTES 16384
@@ -2390,13 +2392,15 @@ static int dots_ok(clearn_dtype dt) {
  * On CPUs with AVX2 but not AVX-512, the exact solve (float32) forms each
  * row's Gram matrix and right-hand side with 8-float vectors, reading the
  * rated rows in place, instead of gathering them and calling SSYRK and
- * SGEMV: at rank 64 on ml-1m those calls spent half their time copying
- * and packing.  The rows are swept in chunks that stay in L1, once per
- * tile of the Gram's upper triangle (up to 4 rows by 16 columns: 8
- * accumulators, with the loads and a broadcast within AVX2's 16
+ * SGEMV: at rank 64 on ml-1m the gather and SSYRK's packing took a fifth
+ * of the fit, the SSYRK kernel a little more.  The rows are swept in chunks
+ * that stay in L1, once per tile of the Gram's upper triangle (up to 4 rows by
+ * 16 columns: 8 accumulators, with the loads and a broadcast within AVX2's 16
  * registers); the right-hand side and the bias column (a constant 1)
- * take one more sweep per 8 columns.  The system is then built and solved as on
- * the generic path (float64 Cholesky, or NNLS).  c->g8 says this path runs. */
+ * take one more sweep per 8 columns.  The system is then built in float64
+ * as on the generic path and solved by chol_solve_256 (or NNLS); a system
+ * the float32 sums leave not positive definite is summed again in float64
+ * (system_f64).  c->g8 says this path runs. */
 
 /* G[i0 + t][j0 + 8 c] (+)= sum over the chunk's m rows (rp) of
  * y[i0 + t] y[j0 + 8 c ..], for t < TR, c < NC; the last block under tm
@@ -2404,7 +2408,7 @@ static int dots_ok(clearn_dtype dt) {
 AVX2_INLINE void g8_tile(const float *const *rp, int64_t m, int64_t i0,
                          int64_t j0, __m256i tm, int masked, float *G,
                          int64_t ldg, int first, const int TR, const int NC) {
-  __m256 acc[4][2];
+  __m256 acc[6][2];
   int64_t r;
   int t, q;
   for (t = 0; t < TR; t++)
@@ -2437,10 +2441,10 @@ AVX2_FN static void g8_tiles(const float *const *rp, int64_t m, int64_t k,
                              const int32_t *pf, int64_t n_pf) {
   __m256i tm = tail8(k);
   int64_t nb = (k + 7) / 8, i0, b0, tiles = 0, per;
-  for (i0 = 0; i0 < k; i0 += 4) tiles += (nb - i0 / 8 + 1) / 2;
+  for (i0 = 0; i0 < k; i0 += G8_TR) tiles += (nb - i0 / 8 + 1) / 2;
   per = (n_pf + tiles - 1) / tiles;
-  for (i0 = 0; i0 < k; i0 += 4) {
-    int tr = k - i0 < 4 ? (int)(k - i0) : 4;
+  for (i0 = 0; i0 < k; i0 += G8_TR) {
+    int tr = k - i0 < G8_TR ? (int)(k - i0) : G8_TR;
     for (b0 = i0 / 8; b0 < nb; b0 += 2) {
       int nc = nb - b0 < 2 ? (int)(nb - b0) : 2,
           masked = b0 + nc == nb && k % 8 != 0;
@@ -2457,6 +2461,12 @@ AVX2_FN static void g8_tiles(const float *const *rp, int64_t m, int64_t k,
       G8T(TR, 1);                                                              \
   } while (0)
       switch (tr) {
+      case 6:
+        G8R(6);
+        break;
+      case 5:
+        G8R(5);
+        break;
       case 4:
         G8R(4);
         break;
@@ -2553,41 +2563,76 @@ AVX2_FN static void g8_system(const als_cfg *c, als_ws *w, const int32_t *idx,
 }
 
 /* chol_solve for g8's systems: S (p x p, row-major upper triangle) = U^T U
- * by outer products, each row's update one 4-double FMA sweep, then the
- * two triangular solves; LAPACK's dpotrf and dtrsv cost several times its
- * flops at these sizes.  The unblocked algorithm dpotrf's own is. */
+ * right-looking, four pivot rows at a time (each trailing row's segment
+ * loaded and stored once per four rank-1 updates, 4-double FMAs), then the
+ * two triangular solves.  LAPACK's dpotrf and dtrsv cost several times its
+ * flops at these sizes. */
 AVX2_FN static int chol_solve_256(int64_t p, double *S, double *b) {
-  int64_t i, r, c;
-  for (i = 0; i < p; i++) {
-    double *u = S + i * p, d = u[i], inv;
-    if (!(d > 0))
-      return clearn__err(CLEARN_ENUMERIC,
-                         "cholesky: matrix is not positive definite (leading "
-                         "minor %d)",
-                         (int)(i + 1));
-    d = sqrt(d);
-    u[i] = d;
-    inv = 1.0 / d;
-    for (c = i + 1; c < p; c++) u[c] *= inv;
-    for (r = i + 1; r < p; r++) {
+  int64_t i0, i, r, c, q;
+  for (i0 = 0; i0 < p; i0 += 4) {
+    int64_t nb = p - i0 < 4 ? p - i0 : 4;
+    const double *u[4];
+    for (i = i0; i < i0 + nb; i++) { /* the block's own rows */
+      double *v = S + i * p, d = v[i], inv;
+      if (!(d > 0))
+        return clearn__err(CLEARN_ENUMERIC,
+                           "cholesky: matrix is not positive definite "
+                           "(leading minor %d)",
+                           (int)(i + 1));
+      d = sqrt(d);
+      v[i] = d;
+      inv = 1.0 / d;
+      for (c = i + 1; c + 4 <= p; c += 4)
+        _mm256_storeu_pd(
+            v + c, _mm256_mul_pd(_mm256_set1_pd(inv), _mm256_loadu_pd(v + c)));
+      for (; c < p; c++) v[c] *= inv;
+      for (r = i + 1; r < i0 + nb; r++) {
+        double *a = S + r * p;
+        __m256d f = _mm256_set1_pd(v[r]);
+        for (c = r; c + 4 <= p; c += 4)
+          _mm256_storeu_pd(a + c, _mm256_fnmadd_pd(f, _mm256_loadu_pd(v + c),
+                                                   _mm256_loadu_pd(a + c)));
+        for (; c < p; c++) a[c] -= v[r] * v[c];
+      }
+    }
+    for (q = 0; q < 4; q++) u[q] = S + (i0 + (q < nb ? q : 0)) * p;
+    for (r = i0 + nb; r < p; r++) { /* the trailing rows, by all nb */
       double *a = S + r * p;
-      __m256d f = _mm256_set1_pd(u[r]);
-      for (c = r; c + 4 <= p; c += 4)
-        _mm256_storeu_pd(a + c, _mm256_fnmadd_pd(f, _mm256_loadu_pd(u + c),
-                                                 _mm256_loadu_pd(a + c)));
-      for (; c < p; c++) a[c] -= u[r] * u[c];
+      __m256d f0 = _mm256_set1_pd(u[0][r]),
+              f1 = _mm256_set1_pd(nb > 1 ? u[1][r] : 0),
+              f2 = _mm256_set1_pd(nb > 2 ? u[2][r] : 0),
+              f3 = _mm256_set1_pd(nb > 3 ? u[3][r] : 0);
+      for (c = r; c + 4 <= p; c += 4) {
+        __m256d t = _mm256_loadu_pd(a + c);
+        t = _mm256_fnmadd_pd(f0, _mm256_loadu_pd(u[0] + c), t);
+        t = _mm256_fnmadd_pd(f1, _mm256_loadu_pd(u[1] + c), t);
+        t = _mm256_fnmadd_pd(f2, _mm256_loadu_pd(u[2] + c), t);
+        t = _mm256_fnmadd_pd(f3, _mm256_loadu_pd(u[3] + c), t);
+        _mm256_storeu_pd(a + c, t);
+      }
+      for (; c < p; c++)
+        for (q = 0; q < nb; q++) a[c] -= u[q][r] * u[q][c];
     }
   }
   for (i = 0; i < p; i++) { /* U^T y = b */
-    const double *u = S + i * p;
-    b[i] /= u[i];
-    for (c = i + 1; c < p; c++) b[c] -= u[c] * b[i];
+    const double *v = S + i * p;
+    __m256d f;
+    b[i] /= v[i];
+    f = _mm256_set1_pd(b[i]);
+    for (c = i + 1; c + 4 <= p; c += 4)
+      _mm256_storeu_pd(b + c, _mm256_fnmadd_pd(f, _mm256_loadu_pd(v + c),
+                                               _mm256_loadu_pd(b + c)));
+    for (; c < p; c++) b[c] -= v[c] * b[i];
   }
   for (i = p - 1; i >= 0; i--) { /* U x = y */
-    const double *u = S + i * p;
-    double t = b[i];
-    for (c = i + 1; c < p; c++) t -= u[c] * b[c];
-    b[i] = t / u[i];
+    const double *v = S + i * p;
+    __m256d t4 = _mm256_setzero_pd();
+    double t = b[i], h[4];
+    for (c = i + 1; c + 4 <= p; c += 4)
+      t4 = _mm256_fmadd_pd(_mm256_loadu_pd(v + c), _mm256_loadu_pd(b + c), t4);
+    for (; c < p; c++) t -= v[c] * b[c];
+    _mm256_storeu_pd(h, t4);
+    b[i] = (t - ((h[0] + h[1]) + (h[2] + h[3]))) / v[i];
   }
   return CLEARN_OK;
 }
