@@ -2393,14 +2393,15 @@ static int dots_ok(clearn_dtype dt) {
  * row's Gram matrix and right-hand side with 8-float vectors, reading the
  * rated rows in place, instead of gathering them and calling SSYRK and
  * SGEMV: at rank 64 on ml-1m the gather and SSYRK's packing took a fifth
- * of the fit, the SSYRK kernel a little more.  The rows are swept in chunks
- * that stay in L1, once per tile of the Gram's upper triangle (up to 4 rows by
- * 16 columns: 8 accumulators, with the loads and a broadcast within AVX2's 16
- * registers); the right-hand side and the bias column (a constant 1)
- * take one more sweep per 8 columns.  The system is then built in float64
- * as on the generic path and solved by chol_solve_256 (or NNLS); a system
- * the float32 sums leave not positive definite is summed again in float64
- * (system_f64).  c->g8 says this path runs. */
+ * of the fit, the SSYRK kernel a little more.  The rows are swept in
+ * chunks that stay in L1, once per tile of the Gram's upper triangle (up
+ * to G8_TR = 6 rows by 16 columns: 12 accumulators, with two loads and a
+ * broadcast within AVX2's 16 registers); the right-hand side and the bias
+ * column (a constant 1) take one more sweep per 8 columns.  The system is
+ * then built in float64 as on the generic path and solved by
+ * chol_solve_256 (or NNLS); a system the float32 sums leave not positive
+ * definite is summed again in float64 (system_f64).  c->g8 says this path
+ * runs. */
 
 /* G[i0 + t][j0 + 8 c] (+)= sum over the chunk's m rows (rp) of
  * y[i0 + t] y[j0 + 8 c ..], for t < TR, c < NC; the last block under tm
