@@ -2563,18 +2563,23 @@ AVX2_FN static void g8_system(const als_cfg *c, als_ws *w, const int32_t *idx,
   }
 }
 
-/* chol_solve for g8's systems: S (p x p, row-major upper triangle) = U^T U
- * right-looking, four pivot rows at a time (each trailing row's segment
- * loaded and stored once per four rank-1 updates, 4-double FMAs), then the
- * two triangular solves.  LAPACK's dpotrf and dtrsv cost several times its
- * flops at these sizes. */
-AVX2_FN static int chol_solve_256(int64_t p, double *S, double *b) {
+/* chol_solve for g8's systems: S (p x p, row-major upper triangle, rows
+ * of ld doubles, ld a multiple of 4 and S 32-byte aligned; columns p .. ld
+ * zero, as are b's entries there and each row's entries from its diagonal
+ * down to a multiple of 4) = U^T U, right-looking, four pivot rows per
+ * sweep: each trailing row's segment is loaded and stored once per four
+ * rank-1 updates, whole aligned 4-double vectors from the multiple of 4 at
+ * or below the diagonal (what lands below it is never read as U).  Then
+ * the two triangular solves.  LAPACK's dpotrf and dtrsv cost several
+ * times its flops at these sizes. */
+AVX2_FN static int chol_solve_256(int64_t p, int64_t ld, double *S, double *b) {
   int64_t i0, i, r, c, q;
   for (i0 = 0; i0 < p; i0 += 4) {
     int64_t nb = p - i0 < 4 ? p - i0 : 4;
     const double *u[4];
     for (i = i0; i < i0 + nb; i++) { /* the block's own rows */
-      double *v = S + i * p, d = v[i], inv;
+      double *v = S + i * ld, d = v[i];
+      __m256d f;
       if (!(d > 0))
         return clearn__err(CLEARN_ENUMERIC,
                            "cholesky: matrix is not positive definite "
@@ -2582,56 +2587,52 @@ AVX2_FN static int chol_solve_256(int64_t p, double *S, double *b) {
                            (int)(i + 1));
       d = sqrt(d);
       v[i] = d;
-      inv = 1.0 / d;
-      for (c = i + 1; c + 4 <= p; c += 4)
-        _mm256_storeu_pd(
-            v + c, _mm256_mul_pd(_mm256_set1_pd(inv), _mm256_loadu_pd(v + c)));
-      for (; c < p; c++) v[c] *= inv;
+      for (c = i + 1; c < ((i + 4) & ~(int64_t)3); c++) v[c] /= d;
+      f = _mm256_set1_pd(1.0 / d);
+      for (; c < ld; c += 4)
+        _mm256_store_pd(v + c, _mm256_mul_pd(f, _mm256_load_pd(v + c)));
       for (r = i + 1; r < i0 + nb; r++) {
-        double *a = S + r * p;
-        __m256d f = _mm256_set1_pd(v[r]);
-        for (c = r; c + 4 <= p; c += 4)
-          _mm256_storeu_pd(a + c, _mm256_fnmadd_pd(f, _mm256_loadu_pd(v + c),
-                                                   _mm256_loadu_pd(a + c)));
-        for (; c < p; c++) a[c] -= v[r] * v[c];
+        double *a = S + r * ld;
+        f = _mm256_set1_pd(v[r]);
+        for (c = r & ~(int64_t)3; c < ld; c += 4)
+          _mm256_store_pd(a + c, _mm256_fnmadd_pd(f, _mm256_load_pd(v + c),
+                                                  _mm256_load_pd(a + c)));
       }
     }
-    for (q = 0; q < 4; q++) u[q] = S + (i0 + (q < nb ? q : 0)) * p;
+    for (q = 0; q < 4; q++) u[q] = S + (i0 + (q < nb ? q : 0)) * ld;
     for (r = i0 + nb; r < p; r++) { /* the trailing rows, by all nb */
-      double *a = S + r * p;
+      double *a = S + r * ld;
       __m256d f0 = _mm256_set1_pd(u[0][r]),
               f1 = _mm256_set1_pd(nb > 1 ? u[1][r] : 0),
               f2 = _mm256_set1_pd(nb > 2 ? u[2][r] : 0),
               f3 = _mm256_set1_pd(nb > 3 ? u[3][r] : 0);
-      for (c = r; c + 4 <= p; c += 4) {
-        __m256d t = _mm256_loadu_pd(a + c);
-        t = _mm256_fnmadd_pd(f0, _mm256_loadu_pd(u[0] + c), t);
-        t = _mm256_fnmadd_pd(f1, _mm256_loadu_pd(u[1] + c), t);
-        t = _mm256_fnmadd_pd(f2, _mm256_loadu_pd(u[2] + c), t);
-        t = _mm256_fnmadd_pd(f3, _mm256_loadu_pd(u[3] + c), t);
-        _mm256_storeu_pd(a + c, t);
+      for (c = r & ~(int64_t)3; c < ld; c += 4) {
+        __m256d t = _mm256_load_pd(a + c);
+        t = _mm256_fnmadd_pd(f0, _mm256_load_pd(u[0] + c), t);
+        t = _mm256_fnmadd_pd(f1, _mm256_load_pd(u[1] + c), t);
+        t = _mm256_fnmadd_pd(f2, _mm256_load_pd(u[2] + c), t);
+        t = _mm256_fnmadd_pd(f3, _mm256_load_pd(u[3] + c), t);
+        _mm256_store_pd(a + c, t);
       }
-      for (; c < p; c++)
-        for (q = 0; q < nb; q++) a[c] -= u[q][r] * u[q][c];
     }
   }
   for (i = 0; i < p; i++) { /* U^T y = b */
-    const double *v = S + i * p;
+    const double *v = S + i * ld;
     __m256d f;
     b[i] /= v[i];
+    for (c = i + 1; c < ((i + 4) & ~(int64_t)3); c++) b[c] -= v[c] * b[i];
     f = _mm256_set1_pd(b[i]);
-    for (c = i + 1; c + 4 <= p; c += 4)
-      _mm256_storeu_pd(b + c, _mm256_fnmadd_pd(f, _mm256_loadu_pd(v + c),
-                                               _mm256_loadu_pd(b + c)));
-    for (; c < p; c++) b[c] -= v[c] * b[i];
+    for (; c < ld; c += 4)
+      _mm256_store_pd(b + c, _mm256_fnmadd_pd(f, _mm256_load_pd(v + c),
+                                              _mm256_load_pd(b + c)));
   }
   for (i = p - 1; i >= 0; i--) { /* U x = y */
-    const double *v = S + i * p;
+    const double *v = S + i * ld;
     __m256d t4 = _mm256_setzero_pd();
     double t = b[i], h[4];
-    for (c = i + 1; c + 4 <= p; c += 4)
-      t4 = _mm256_fmadd_pd(_mm256_loadu_pd(v + c), _mm256_loadu_pd(b + c), t4);
-    for (; c < p; c++) t -= v[c] * b[c];
+    for (c = i + 1; c < ((i + 4) & ~(int64_t)3); c++) t -= v[c] * b[c];
+    for (; c < ld; c += 4)
+      t4 = _mm256_fmadd_pd(_mm256_load_pd(v + c), _mm256_load_pd(b + c), t4);
     _mm256_storeu_pd(h, t4);
     b[i] = (t - ((h[0] + h[1]) + (h[2] + h[3]))) / v[i];
   }
@@ -2676,8 +2677,8 @@ static int g8_ok(const als_cfg *c) {
   return 0;
 }
 
-static int chol_solve_256(int64_t p, double *S, double *b) {
-  (void)p, (void)S, (void)b;
+static int chol_solve_256(int64_t p, int64_t ld, double *S, double *b) {
+  (void)p, (void)ld, (void)S, (void)b;
   return CLEARN_EUNSUPPORTED;
 }
 
@@ -2714,12 +2715,19 @@ static int heavy_cg_team(const als_cfg *c, const int64_t *rows,
 }
 #endif
 
-/* solve_row's last step: w->A x = w->z (w->A kp x kp, upper triangle; it
- * is destroyed), exactly or under x >= 0; the solution into w->z. */
+/* The row stride of solve_row's system w->A: kp, or for chol_solve_256
+ * kp rounded up to a multiple of 4 (its padding zero). */
+static int64_t sys_ld(const als_cfg *c) {
+  return c->g8 && !c->nonneg ? (c->kp + 3) & ~(int64_t)3 : c->kp;
+}
+
+/* solve_row's last step: w->A x = w->z (w->A kp x kp, upper triangle,
+ * rows of sys_ld; it is destroyed), exactly or under x >= 0; the solution
+ * into w->z. */
 static int solve_system(const als_cfg *c, als_ws *w) {
   int64_t kp = c->kp;
   int rc;
-  if (!c->nonneg && c->g8) return chol_solve_256(kp, w->A, w->z);
+  if (!c->nonneg && c->g8) return chol_solve_256(kp, sys_ld(c), w->A, w->z);
   if (!c->nonneg) return chol_solve(kp, w->A, w->z);
   memcpy(w->p, w->z, (size_t)kp * sizeof(double));
   rc = nnls(kp, c->k, w->A, w->p, w, w->x);
@@ -2734,29 +2742,29 @@ static int solve_system(const als_cfg *c, als_ws *w) {
 static void system_f64(const als_cfg *c, als_ws *w, const int32_t *idx,
                        const float *val, int64_t n, const float *F,
                        const double *obias, double lam) {
-  int64_t k = c->k, kp = c->kp, r, i, j;
+  int64_t k = c->k, kp = c->kp, ld = sys_ld(c), r, i, j;
   double *A = w->A, *z = w->z;
-  memset(A, 0, (size_t)(kp * kp) * sizeof(double));
-  memset(z, 0, (size_t)kp * sizeof(double));
+  memset(A, 0, (size_t)(kp * ld) * sizeof(double));
+  memset(z, 0, (size_t)ld * sizeof(double));
   for (r = 0; r < n; r++) {
     const float *y = F + (size_t)idx[r] * (size_t)k;
     double t = target(c, val[r], obias, idx[r]),
            wr = c->implicit ? c->alpha * fabs((double)val[r]) : 1.0;
     for (i = 0; i < k; i++) {
       double wy = wr * y[i];
-      for (j = i; j < k; j++) A[i * kp + j] += wy * y[j];
-      if (kp > k) A[i * kp + k] += wy;
+      for (j = i; j < k; j++) A[i * ld + j] += wy * y[j];
+      if (kp > k) A[i * ld + k] += wy;
       z[i] += t * y[i];
     }
     if (kp > k) {
-      A[k * kp + k] += wr;
+      A[k * ld + k] += wr;
       z[k] += t;
     }
   }
   for (i = 0; i < kp; i++) {
     if (c->implicit)
-      for (j = i; j < k; j++) A[i * kp + j] += c->YtY[i * k + j];
-    A[i * kp + i] += lam;
+      for (j = i; j < k; j++) A[i * ld + j] += c->YtY[i * k + j];
+    A[i * ld + i] += lam;
   }
 }
 
@@ -2768,7 +2776,7 @@ static int solve_row(const als_cfg *c, als_ws *w, const int32_t *idx,
                      const float *val, int64_t n, const void *other,
                      const double *obias, void *xrow, double *bias,
                      const int32_t *pf, int64_t n_pf) {
-  int64_t k = c->k, kp = c->kp, i, j;
+  int64_t k = c->k, kp = c->kp, i, j, ld;
   double lam = row_lam(c->reg, c->weighted, c->rexp,
                        reg_count(c->implicit, val, n));
   int rc;
@@ -2823,15 +2831,20 @@ static int solve_row(const als_cfg *c, als_ws *w, const int32_t *idx,
     }
   if ((rc = syrk_dt(c->dt, n, kp, w->Y, kp, w->G)) != CLEARN_OK) return rc;
 solve:
+  ld = sys_ld(c);
   for (i = 0; i < kp; i++) {
+    for (j = i & ~(int64_t)3; j < i && c->g8 && !c->nonneg; j++)
+      w->A[i * ld + j] = 0;
     for (j = i; j < kp; j++) {
       double g = c->dt == CLEARN_FLOAT32 ? ((const float *)w->G)[i * kp + j]
                                          : ((const double *)w->G)[i * kp + j];
       if (c->implicit) g += c->YtY[i * kp + j];
-      w->A[i * kp + j] = g;
+      w->A[i * ld + j] = g;
     }
-    w->A[i * kp + i] += lam;
+    for (; j < ld; j++) w->A[i * ld + j] = 0;
+    w->A[i * ld + i] += lam;
   }
+  for (j = kp; j < ld; j++) w->z[j] = 0;
   rc = solve_system(c, w);
   if (rc != CLEARN_OK && c->g8) {
     /* g8_system's float32 sums round differently from SSYRK's; a system
